@@ -1,0 +1,14 @@
+#ifndef HERALD_CZLIB_SHIM_H
+#define HERALD_CZLIB_SHIM_H
+#include <zlib.h>
+
+// deflateInit2 and inflateInit2 are macros that Swift cannot call; these shims pass the
+// version and struct size the macros would.
+static inline int herald_deflateInit2(z_streamp stream, int level, int windowBits, int memLevel) {
+    return deflateInit2(stream, level, Z_DEFLATED, windowBits, memLevel, Z_DEFAULT_STRATEGY);
+}
+
+static inline int herald_inflateInit2(z_streamp stream, int windowBits) {
+    return inflateInit2(stream, windowBits);
+}
+#endif

@@ -1,0 +1,113 @@
+/// Values stored under topic names and found by pattern: the shape of retained messages
+/// and per-topic history. A pattern lookup visits only the branches the pattern allows,
+/// as mosquitto's `retain.c` keeps its own tree.
+public struct TopicTree<Value> {
+    final class Node {
+        var children: [String: Node] = [:]
+        var value: Value?
+    }
+
+    private var root = Node()
+    public private(set) var count = 0
+
+    public init() {}
+
+    public subscript(topic: TopicName) -> Value? {
+        get {
+            var node = root
+            for segment in topic.segments {
+                guard let next = node.children[String(segment)] else { return nil }
+                node = next
+            }
+            return node.value
+        }
+        set {
+            if let newValue {
+                var node = root
+                for segment in topic.segments {
+                    let key = String(segment)
+                    if let next = node.children[key] {
+                        node = next
+                    } else {
+                        let next = Node()
+                        node.children[key] = next
+                        node = next
+                    }
+                }
+                if node.value == nil { count += 1 }
+                node.value = newValue
+            } else if Self.removeValue(topic.segments[...], from: root) {
+                count -= 1
+            }
+        }
+    }
+
+    private static func removeValue(_ segments: ArraySlice<Substring>, from node: Node) -> Bool {
+        guard let segment = segments.first else {
+            guard node.value != nil else { return false }
+            node.value = nil
+            return true
+        }
+        let key = String(segment)
+        guard let child = node.children[key], removeValue(segments.dropFirst(), from: child) else { return false }
+        if child.value == nil && child.children.isEmpty { node.children[key] = nil }
+        return true
+    }
+
+    /// Calls `body` with the topic name and value of every entry `pattern` matches.
+    public func forEach(matching pattern: TopicPattern, _ body: (TopicName, Value) throws -> Void) rethrows {
+        var path: [String] = []
+        try Self.visit(root, pattern.segments[...], &path, body)
+    }
+
+    /// Calls `body` for every entry, in no particular order.
+    public func forEach(_ body: (TopicName, Value) throws -> Void) rethrows {
+        var path: [String] = []
+        try Self.visitAll(root, &path, body)
+    }
+
+    private static func visit(
+        _ node: Node, _ segments: ArraySlice<TopicPattern.Segment>, _ path: inout [String],
+        _ body: (TopicName, Value) throws -> Void
+    ) rethrows {
+        guard let segment = segments.first else {
+            if let value = node.value { try body(name(path), value) }
+            return
+        }
+        switch segment {
+        case .literal(let literal):
+            guard let child = node.children[literal] else { return }
+            path.append(literal)
+            try visit(child, segments.dropFirst(), &path, body)
+            path.removeLast()
+        case .anySegment:
+            for (key, child) in node.children {
+                path.append(key)
+                try visit(child, segments.dropFirst(), &path, body)
+                path.removeLast()
+            }
+        case .anyRest:
+            for (key, child) in node.children {
+                path.append(key)
+                try visitAll(child, &path, body)
+                path.removeLast()
+            }
+        }
+    }
+
+    private static func visitAll(
+        _ node: Node, _ path: inout [String], _ body: (TopicName, Value) throws -> Void
+    ) rethrows {
+        if let value = node.value, !path.isEmpty { try body(name(path), value) }
+        for (key, child) in node.children {
+            path.append(key)
+            try visitAll(child, &path, body)
+            path.removeLast()
+        }
+    }
+
+    private static func name(_ path: [String]) -> TopicName {
+        // Every path in the tree was built from a valid name's segments.
+        TopicName(validated: path.joined(separator: "."))
+    }
+}
