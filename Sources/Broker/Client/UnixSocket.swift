@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Blocking POSIX sockets for the command-line clients: a CLI talks to one broker at a
+/// time and needs nothing of an event loop.
+enum UnixSocket {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func connect(_ path: String) throws(Failure) -> Int32 {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(descriptor)
+            throw Failure(description: "socket path too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw Failure(description: "cannot reach the broker at \(path): \(reason)")
+        }
+        return descriptor
+    }
+
+    static func connectTCP(host: String, port: Int) throws(Failure) -> Int32 {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var results: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &results) == 0, let first = results else {
+            throw Failure(description: "cannot resolve \(host)")
+        }
+        defer { freeaddrinfo(results) }
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        var lastError = "no address"
+        while let info = entry {
+            let descriptor = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+            if descriptor >= 0 {
+                if Glibc.connect(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
+                    var one: Int32 = 1
+                    setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+                    return descriptor
+                }
+                lastError = String(cString: strerror(errno))
+                close(descriptor)
+            }
+            entry = info.pointee.ai_next
+        }
+        throw Failure(description: "cannot connect to \(host):\(port): \(lastError)")
+    }
+
+    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) throws(Failure) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw Failure(description: "the broker closed the connection: \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+    }
+}
+
+/// Buffered reads from a blocking socket: lines for the Unix-socket protocol, exact byte
+/// counts for payloads and frames.
+struct SocketReader {
+    let descriptor: Int32
+    private var buffer: [UInt8] = []
+    private var start = 0
+
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    private mutating func fill() throws(UnixSocket.Failure) {
+        if start > 0 && start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress!, $0.count, 0) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { throw UnixSocket.Failure(description: "the broker closed the connection") }
+            buffer.append(contentsOf: chunk[..<count])
+            return
+        }
+    }
+
+    /// A line without its CRLF or LF.
+    mutating func readLine() throws(UnixSocket.Failure) -> String {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                var end = newline
+                if end > start && buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                let line = String(decoding: buffer[start..<end], as: UTF8.self)
+                start = newline + 1
+                return line
+            }
+            try fill()
+        }
+    }
+
+    mutating func readBytes(_ count: Int) throws(UnixSocket.Failure) -> [UInt8] {
+        while buffer.count - start < count { try fill() }
+        let bytes = Array(buffer[start..<(start + count)])
+        start += count
+        return bytes
+    }
+}

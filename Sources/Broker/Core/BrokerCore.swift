@@ -1,0 +1,229 @@
+import NIOCore
+import Topics
+
+/// The broker's shared state and the one place every publish passes through: the seq
+/// counter, history, retained messages and the subscription index.
+///
+/// It lives on one event loop (the core loop) and is touched only there, which is what
+/// makes a single seq order and lossless `since` resume possible without a lock. Unix-socket
+/// publishers are served on the same loop, so their publishes need no hop at all;
+/// WebSocket connections on other loops reach it with one `execute` per request.
+/// `@unchecked Sendable` so other loops can hold the reference; every entry point asserts
+/// it runs on `loop`.
+final class BrokerCore: @unchecked Sendable {
+    struct PublishResult {
+        var seq: UInt64
+        var deliveries: Int
+    }
+
+    let loop: any EventLoop
+    let configuration: BrokerConfiguration
+    let epoch: String
+    let outboxes: [LoopOutbox]
+
+    private let encoder: FrameEncoder
+    private var seq: UInt64 = 0
+    private var index = SubscriptionIndex<Subscriber>()
+    private var history: MessageHistory<PublishedMessage>
+    private var retained = RetainedMessages<PublishedMessage>()
+    private var attached: Set<Subscriber> = []
+    private var sendScheduled = false
+    private(set) var isShuttingDown = false
+
+    private var published = 0
+    private var delivered = 0
+    var publishers = 0
+
+    init(loop: any EventLoop, outboxes: [LoopOutbox], configuration: BrokerConfiguration) {
+        self.loop = loop
+        self.outboxes = outboxes
+        self.configuration = configuration
+        self.encoder = FrameEncoder(compressionThreshold: configuration.compressionThreshold, memoryLevel: configuration.deflateMemoryLevel)
+        self.history = MessageHistory(capacityPerTopic: configuration.historyPerTopic)
+        var generator = SystemRandomNumberGenerator()
+        self.epoch = String(generator.next() as UInt64, radix: 16)
+    }
+
+    // MARK: Connections
+
+    /// Registers a connection whose handshake passed. In raw mode its pattern is subscribed
+    /// before the 101 response is queued, so nothing published after the client sees the
+    /// 101 can miss it; retained messages follow the 101.
+    func attach(_ subscriber: Subscriber, handshake: ByteBuffer, rawPattern: TopicPattern?) {
+        loop.assertInEventLoop()
+        guard !isShuttingDown else { return }
+        subscriber.isAttached = true
+        attached.insert(subscriber)
+        subscriber.outbox.enqueue(.handshake(handshake), to: subscriber)
+        if let pattern = rawPattern {
+            subscriber.patterns.insert(pattern)
+            index.insert(pattern, for: subscriber)
+            for (_, message) in retained.messages(matching: pattern) {
+                subscriber.lastQueuedSeq = max(subscriber.lastQueuedSeq, message.seq)
+                subscriber.outbox.enqueue(.frame(message.frame(for: subscriber.wireForm, encoder: encoder)), to: subscriber)
+            }
+        }
+        scheduleSend()
+    }
+
+    func detach(_ subscriber: Subscriber) {
+        loop.assertInEventLoop()
+        guard subscriber.isAttached else { return }
+        subscriber.isAttached = false
+        attached.remove(subscriber)
+        for pattern in subscriber.patterns { index.remove(pattern, for: subscriber) }
+        subscriber.patterns.removeAll()
+    }
+
+    // MARK: Publishing
+
+    func publish(topic: TopicName, payload: ByteBuffer, retain: Bool) -> PublishResult {
+        loop.assertInEventLoop()
+        seq += 1
+        let message = PublishedMessage(topic: topic, seq: seq, payload: payload)
+        history.append(message, on: topic)
+        if retain { retained.record(message, on: topic) }
+        var deliveries = 0
+        let seq = self.seq
+        index.forEachMatch(topic) { subscriber in
+            guard subscriber.lastQueuedSeq < seq else { return }  // another pattern already matched
+            subscriber.lastQueuedSeq = seq
+            deliveries += 1
+            subscriber.outbox.enqueue(.frame(message.frame(for: subscriber.wireForm, encoder: encoder)), to: subscriber)
+        }
+        published += 1
+        delivered += deliveries
+        if deliveries > 0 { scheduleSend() }
+        return PublishResult(seq: seq, deliveries: deliveries)
+    }
+
+    /// A publish from a WebSocket client; nil when the topic is not open to clients.
+    func clientPublish(topic: TopicName, payload: ByteBuffer, retain: Bool) -> PublishResult? {
+        guard configuration.allowsClientPublish(to: topic) else { return nil }
+        return publish(topic: topic, payload: payload, retain: retain)
+    }
+
+    // MARK: JSON mode
+
+    func handle(_ request: ClientRequest, from subscriber: Subscriber) {
+        loop.assertInEventLoop()
+        guard subscriber.isAttached else { return }
+        defer { scheduleSend() }
+        switch request.operation {
+        case .failure(let failure):
+            reply(ServerReply.error(id: request.id, code: failure.code, message: failure.message), to: subscriber)
+        case .success(.ping):
+            reply(ServerReply.pong(id: request.id), to: subscriber)
+        case .success(.subscribe(let text, let since, let clientEpoch)):
+            subscribe(subscriber, to: text, since: since, clientEpoch: clientEpoch, id: request.id)
+        case .success(.unsubscribe(let text)):
+            do {
+                let pattern = try TopicPattern(text)
+                if subscriber.patterns.remove(pattern) != nil { index.remove(pattern, for: subscriber) }
+                reply(ServerReply.ok(id: request.id, epoch: epoch, seq: seq), to: subscriber)
+            } catch {
+                reply(ServerReply.error(id: request.id, code: "invalid_topic", message: error.description), to: subscriber)
+            }
+        case .success(.publish(let text, let payload, let retain)):
+            let topic: TopicName
+            do {
+                topic = try TopicName(text)
+            } catch {
+                reply(ServerReply.error(id: request.id, code: "invalid_topic", message: error.description), to: subscriber)
+                return
+            }
+            // The reply is queued before the message itself reaches the sender's own
+            // subscription, so a client always sees its ok first.
+            guard configuration.allowsClientPublish(to: topic) else {
+                reply(ServerReply.error(id: request.id, code: "forbidden", message: "clients may not publish to '\(topic)'"), to: subscriber)
+                return
+            }
+            reply(ServerReply.ok(id: request.id, epoch: epoch, seq: seq + 1), to: subscriber)
+            _ = publish(topic: topic, payload: payload, retain: retain)
+        }
+    }
+
+    private func subscribe(_ subscriber: Subscriber, to text: String, since: UInt64?, clientEpoch: String?, id: JSONValue?) {
+        let pattern: TopicPattern
+        do {
+            pattern = try TopicPattern(text)
+        } catch {
+            reply(ServerReply.error(id: id, code: "invalid_topic", message: error.description), to: subscriber)
+            return
+        }
+        let isNew = !subscriber.patterns.contains(pattern)
+        if isNew {
+            guard subscriber.patterns.count < configuration.maxSubscriptionsPerConnection else {
+                let limit = configuration.maxSubscriptionsPerConnection
+                reply(ServerReply.error(id: id, code: "too_many_subscriptions", message: "at most \(limit) subscriptions per connection"), to: subscriber)
+                return
+            }
+            subscriber.patterns.insert(pattern)
+            index.insert(pattern, for: subscriber)
+        }
+        reply(ServerReply.ok(id: id, epoch: epoch, seq: seq), to: subscriber)
+        // Everything below is queued before any later publish, so the hand-over from
+        // history to live loses and repeats nothing.
+        let window = subscriber.wireForm.deflateWindowBits
+        if let since {
+            let sameEpoch = clientEpoch == nil || clientEpoch == epoch
+            let replay = history.replay(matching: pattern, since: sameEpoch ? since : 0)
+            if sameEpoch {
+                for topic in replay.gaps { reply(ServerReply.gap(topic: topic.string, since: since), to: subscriber) }
+            } else {
+                reply(ServerReply.gap(topic: nil, since: since), to: subscriber)
+            }
+            for (_, message) in replay.messages {
+                subscriber.outbox.enqueue(.frame(message.frame(for: subscriber.wireForm, encoder: encoder)), to: subscriber)
+            }
+        } else if isNew {
+            for (_, message) in retained.messages(matching: pattern) {
+                subscriber.outbox.enqueue(.frame(encoder.retainedFrame(message, deflateWindowBits: window)), to: subscriber)
+            }
+        }
+    }
+
+    private func reply(_ json: ByteBuffer, to subscriber: Subscriber) {
+        let frame = encoder.reply(json, deflateWindowBits: subscriber.wireForm.deflateWindowBits)
+        subscriber.outbox.enqueue(.frame(frame), to: subscriber)
+    }
+
+    // MARK: Batching
+
+    /// Sends every outbox's batch once the loop has finished what it is doing now, so that
+    /// a read full of pipelined publishes becomes one hop and one flush per connection.
+    private func scheduleSend() {
+        guard !sendScheduled else { return }
+        sendScheduled = true
+        loop.execute { self.sendOutboxes() }
+    }
+
+    private func sendOutboxes() {
+        sendScheduled = false
+        for outbox in outboxes { outbox.send(from: loop) }
+    }
+
+    // MARK: Stats and shutdown
+
+    func statsJSON(publishersOnline: Int) -> String {
+        loop.assertInEventLoop()
+        let counters = outboxes.map(\.counters)
+        func sum(_ field: (LoopCounters) -> Int) -> Int { counters.reduce(0) { $0 + field($1) } }
+        let topics = configuration.historyPerTopic > 0 ? history.topicsHoldingMessages : retained.count
+        return """
+            {"connections":\(sum { $0.connections.load(ordering: .relaxed) }),"publishers":\(publishersOnline),\
+            "subscriptions":\(index.count),"topics":\(topics),"published":\(published),"delivered":\(delivered),\
+            "dropped":\(sum { $0.dropped.load(ordering: .relaxed) }),\
+            "slow_disconnects":\(sum { $0.slowDisconnects.load(ordering: .relaxed) }),\
+            "bytes_out":\(sum { $0.bytesOut.load(ordering: .relaxed) }),"epoch":"\(epoch)","seq":\(seq)}
+            """
+    }
+
+    /// Queues a 1001 close behind whatever each connection already has queued.
+    func beginShutdown() {
+        loop.assertInEventLoop()
+        isShuttingDown = true
+        for subscriber in attached { subscriber.outbox.enqueue(.close(CloseCode.goingAway), to: subscriber) }
+        sendOutboxes()
+    }
+}

@@ -1,0 +1,32 @@
+import Topics
+
+/// The broker's handle on one WebSocket connection.
+///
+/// It crosses threads, so its fields are split by owner, and `@unchecked Sendable` rests on
+/// that split: the `let`s are immutable; the core-loop fields are touched only on the core
+/// loop (matching, dedup, subscription count); `connection` only on the connection's own
+/// loop. Nothing is locked because nothing is shared.
+final class Subscriber: Hashable, @unchecked Sendable {
+    let wireForm: WireForm
+    let outbox: LoopOutbox
+    /// The connection's address, for log lines.
+    let peer: String
+
+    // Core loop only.
+    var patterns: Set<TopicPattern> = []
+    /// The seq of the last message queued, so that overlapping patterns deliver once.
+    var lastQueuedSeq: UInt64 = 0
+    var isAttached = false
+
+    // The connection's own loop only.
+    var connection: WebSocketConnectionHandler?
+
+    init(wireForm: WireForm, outbox: LoopOutbox, peer: String) {
+        self.wireForm = wireForm
+        self.outbox = outbox
+        self.peer = peer
+    }
+
+    static func == (lhs: Subscriber, rhs: Subscriber) -> Bool { lhs === rhs }
+    func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+}

@@ -1,0 +1,15 @@
+/// The bytes a subscriber receives for a message depend only on its mode and its
+/// compression window, so subscribers are grouped by this and each group's frame is
+/// encoded once per message.
+struct WireForm: Hashable, Sendable {
+    enum Mode: UInt8, Sendable {
+        case raw
+        case json
+    }
+
+    var mode: Mode
+    /// The compressor window for permessage-deflate, 0 when the connection is uncompressed.
+    var deflateWindowBits: UInt8
+
+    var isCompressed: Bool { deflateWindowBits != 0 }
+}

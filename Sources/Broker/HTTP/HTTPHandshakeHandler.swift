@@ -1,0 +1,136 @@
+import Atomics
+import Deflate
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+import Topics
+
+/// Shared by every connection of the listener: the connection count that enforces
+/// `--max-connections`, and what the handshake needs to hand a connection to the core.
+final class ListenerContext: Sendable {
+    let core: BrokerCore
+    let configuration: BrokerConfiguration
+    let negotiator: DeflateNegotiator?
+    let openConnections = ManagedAtomic<Int>(0)
+    private let outboxes: [ObjectIdentifier: LoopOutbox]
+
+    init(core: BrokerCore, configuration: BrokerConfiguration) {
+        self.core = core
+        self.configuration = configuration
+        self.negotiator = configuration.compression ? DeflateNegotiator(serverMaxWindowBits: configuration.deflateWindowBits) : nil
+        self.outboxes = Dictionary(uniqueKeysWithValues: core.outboxes.map { (ObjectIdentifier($0.loop), $0) })
+    }
+
+    func outbox(for loop: any EventLoop) -> LoopOutbox {
+        outboxes[ObjectIdentifier(loop)]!
+    }
+}
+
+/// Answers the HTTP request of a new connection: health checks, refusals with the status
+/// of CONTRACT §4, and the WebSocket upgrade, after which it replaces itself and the HTTP
+/// decoder with the WebSocket pipeline.
+final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = ByteBuffer
+
+    private let listener: ListenerContext
+    private let overCapacity: Bool
+    private var decision: HandshakeDecision?
+    private var timeout: Scheduled<Void>?
+    private var answered = false
+
+    init(listener: ListenerContext, overCapacity: Bool) {
+        self.listener = listener
+        self.overCapacity = overCapacity
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let seconds = listener.configuration.handshakeTimeoutSeconds
+        timeout = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timeout?.cancel()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !answered else { return }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            if overCapacity {
+                respond(.serviceUnavailable, message: "too many connections", context: context)
+                return
+            }
+            let decision = HandshakeDecision.decide(method: head.method, uri: head.uri, headers: head.headers, negotiator: listener.negotiator)
+            switch decision {
+            case .health:
+                let body = head.method == .HEAD ? "" : "ok"
+                answer(HTTPResponse.make(.ok, body: body, allocator: context.channel.allocator), context: context)
+            case .reject(let status, let headers, let message):
+                respond(status, headers: headers, message: message, context: context)
+            case .upgrade:
+                self.decision = decision
+            }
+        case .body:
+            break
+        case .end:
+            if case .upgrade(let route, let accept, let deflate) = decision {
+                upgrade(route: route, accept: accept, deflate: deflate, context: context)
+            }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard !answered else { return }
+        respond(.badRequest, message: "malformed HTTP request", context: context)
+    }
+
+    private func respond(_ status: HTTPResponseStatus, headers: [(String, String)] = [], message: String, context: ChannelHandlerContext) {
+        answer(HTTPResponse.make(status, headers: headers, body: message + "\n", allocator: context.channel.allocator), context: context)
+    }
+
+    private func answer(_ response: ByteBuffer, context: ChannelHandlerContext) {
+        answered = true
+        context.writeAndFlush(wrapOutboundOut(response)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    private func upgrade(route: HandshakeDecision.Route, accept: String, deflate: DeflateParameters?, context: ChannelHandlerContext) {
+        answered = true
+        let configuration = listener.configuration
+        let outbox = listener.outbox(for: context.eventLoop)
+        let form = WireForm(
+            mode: route == .json ? .json : .raw,
+            deflateWindowBits: UInt8(deflate?.serverMaxWindowBits ?? 0)
+        )
+        let subscriber = Subscriber(wireForm: form, outbox: outbox, peer: context.remoteAddress?.description ?? "?")
+        let mode: WebSocketConnectionHandler.Mode
+        let rawPattern: TopicPattern?
+        switch route {
+        case .raw(let pattern):
+            mode = .raw(pattern)
+            rawPattern = pattern
+        case .json:
+            mode = .json
+            rawPattern = nil
+        }
+        let response = HTTPResponse.switchingProtocols(accept: accept, extensions: deflate?.responseHeaderValue, allocator: context.channel.allocator)
+        let pipeline = context.pipeline.syncOperations
+        do {
+            try pipeline.addHandlers([
+                ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: configuration.maxFrameBytes)),
+                WebSocketConnectionHandler(subscriber: subscriber, core: listener.core, mode: mode, compressed: deflate != nil, configuration: configuration),
+            ])
+            // Removing the HTTP decoder last forwards any bytes it holds to the frame decoder.
+            pipeline.removeHandler(context: context, promise: nil)
+            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            pipeline.removeHandler(decoder, promise: nil)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        let core = listener.core
+        core.loop.execute { core.attach(subscriber, handshake: response, rawPattern: rawPattern) }
+    }
+}

@@ -1,0 +1,83 @@
+import Deflate
+import NIOHTTP1
+import Topics
+
+/// What to answer an HTTP request on the WebSocket listener (CONTRACT §4), decided without
+/// any I/O so that each rule and their order can be tested on requests alone.
+enum HandshakeDecision: Equatable {
+    case health
+    case reject(HTTPResponseStatus, headers: [(String, String)] = [], message: String)
+    case upgrade(Route, accept: String, deflate: DeflateParameters?)
+
+    enum Route: Equatable {
+        case raw(TopicPattern)
+        case json
+    }
+
+    static func == (lhs: HandshakeDecision, rhs: HandshakeDecision) -> Bool {
+        switch (lhs, rhs) {
+        case (.health, .health): true
+        case let (.reject(a, ah, am), .reject(b, bh, bm)): a == b && am == bm && ah.elementsEqual(bh, by: ==)
+        case let (.upgrade(a, ak, ad), .upgrade(b, bk, bd)): a == b && ak == bk && ad == bd
+        default: false
+        }
+    }
+
+    /// The checks apply in the contract's order: path (404), pattern (400), upgrade present
+    /// (426), method and key (400), version (426).
+    static func decide(method: HTTPMethod, uri: String, headers: HTTPHeaders, negotiator: DeflateNegotiator?) -> HandshakeDecision {
+        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        let route: Route
+        if path == "/healthz" {
+            return method == .GET || method == .HEAD ? .health : .reject(.methodNotAllowed, headers: [("Allow", "GET, HEAD")], message: "use GET")
+        } else if path == "/ws" {
+            route = .json
+        } else if path.hasPrefix("/topics/") {
+            let encoded = path.dropFirst("/topics/".count)
+            guard let decoded = PercentDecoding.decode(encoded) else {
+                return .reject(.badRequest, message: "the pattern is not valid percent-encoding")
+            }
+            do {
+                route = .raw(try TopicPattern(decoded))
+            } catch {
+                return .reject(.badRequest, message: error.description)
+            }
+        } else {
+            return .reject(.notFound, message: "no such path; use /topics/{pattern}, /ws or /healthz")
+        }
+
+        guard headerHasToken(headers, "upgrade", "websocket"), headerHasToken(headers, "connection", "upgrade") else {
+            return .reject(.upgradeRequired, headers: [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13")],
+                           message: "this path speaks WebSocket only")
+        }
+        guard method == .GET else { return .reject(.badRequest, message: "a WebSocket upgrade must be a GET") }
+        let keys = headers["sec-websocket-key"]
+        guard keys.count == 1, let key = keys.first?.trimmingSpaces, Base64.decode(key)?.count == 16 else {
+            return .reject(.badRequest, message: "missing or malformed Sec-WebSocket-Key")
+        }
+        guard headers["sec-websocket-version"].map(\.trimmingSpaces) == ["13"] else {
+            return .reject(.upgradeRequired, headers: [("Sec-WebSocket-Version", "13")], message: "only WebSocket version 13 is supported")
+        }
+        let deflate = negotiator?.negotiate(headerValues: headers["sec-websocket-extensions"])
+        return .upgrade(route, accept: acceptValue(for: key), deflate: deflate)
+    }
+
+    /// RFC 6455 §4.2.2: base64(SHA-1(key + GUID)).
+    static func acceptValue(for key: String) -> String {
+        Base64.encode(SHA1.hash(Array((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8)))
+    }
+
+    private static func headerHasToken(_ headers: HTTPHeaders, _ name: String, _ token: String) -> Bool {
+        headers[name].contains { value in
+            value.split(separator: ",").contains { $0.trimmingSpaces.lowercased() == token }
+        }
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[start...end])
+    }
+}

@@ -1,0 +1,74 @@
+import NIOCore
+
+/// One publisher on the Unix socket. It runs on the core loop, so a publish reaches the
+/// broker's state without a hop; replies are written as commands are parsed and flushed
+/// once per read, so pipelined commands cost one write.
+final class PublisherHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let core: BrokerCore
+    private var parser: PublisherCommandParser
+    private var buffer = ByteBuffer()
+    private var closing = false
+
+    init(core: BrokerCore) {
+        self.core = core
+        self.parser = PublisherCommandParser(
+            maxLineBytes: core.configuration.maxLineBytes,
+            maxPayloadBytes: core.configuration.maxMessageBytes
+        )
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        core.publishers += 1
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        core.publishers -= 1
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        var incoming = unwrapInboundIn(data)
+        if buffer.readableBytes == 0 {
+            buffer = incoming
+        } else {
+            buffer.writeBuffer(&incoming)
+        }
+        var reply = context.channel.allocator.buffer(capacity: 64)
+        while let command = parser.next(from: &buffer) {
+            switch command {
+            case .publish(let topic, let payload, let retain):
+                let result = core.publish(topic: topic, payload: payload, retain: retain)
+                reply.writeString("+OK \(result.seq) \(result.deliveries)\r\n")
+            case .ping:
+                reply.writeStaticString("+PONG\r\n")
+            case .stats:
+                let json = core.statsJSON(publishersOnline: core.publishers)
+                reply.writeString("+STATS \(json.utf8.count)\r\n\(json)\r\n")
+            case .refuse(let code, let message, let fatal):
+                reply.writeString("-ERR \(code) \(message)\r\n")
+                if fatal {
+                    closing = true
+                    context.writeAndFlush(wrapOutboundOut(reply)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+                    return
+                }
+            }
+        }
+        // Keep the unread tail small: drop consumed bytes instead of growing forever.
+        buffer.discardReadBytes()
+        if reply.readableBytes > 0 { context.write(wrapOutboundOut(reply), promise: nil) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

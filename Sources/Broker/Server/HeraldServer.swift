@@ -1,0 +1,110 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Topics
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A running broker: both listeners bound, the core started. `start` returns once both
+/// accept connections; `shutdown` performs the graceful stop of CONTRACT §1.
+final class HeraldServer: Sendable {
+    struct StartError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    let configuration: BrokerConfiguration
+    let group: MultiThreadedEventLoopGroup
+    let core: BrokerCore
+    let listener: ListenerContext
+    let webSocketChannel: any Channel
+    let publisherChannel: any Channel
+    /// The port actually bound, which differs from the configured one for port 0.
+    let port: Int
+
+    private init(configuration: BrokerConfiguration, group: MultiThreadedEventLoopGroup, core: BrokerCore,
+                 listener: ListenerContext, webSocketChannel: any Channel, publisherChannel: any Channel) {
+        self.configuration = configuration
+        self.group = group
+        self.core = core
+        self.listener = listener
+        self.webSocketChannel = webSocketChannel
+        self.publisherChannel = publisherChannel
+        self.port = webSocketChannel.localAddress?.port ?? configuration.listenPort
+    }
+
+    var readyLine: String {
+        "herald ready ws://\(configuration.listenHost):\(port) socket \(configuration.socketPath)"
+    }
+
+    static func start(_ configuration: BrokerConfiguration) async throws -> HeraldServer {
+        try SocketFile.prepare(configuration.socketPath)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
+        let loops = Array(group.makeIterator())
+        let outboxes = loops.map { LoopOutbox(loop: $0) }
+        let core = BrokerCore(loop: loops[0], outboxes: outboxes, configuration: configuration)
+        let listener = ListenerContext(core: core, configuration: configuration)
+        do {
+            let publisherChannel = try await ServerBootstrap(group: core.loop)
+                .serverChannelOption(.backlog, value: 256)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(PublisherHandler(core: core))
+                    }
+                }
+                .bind(unixDomainSocketPath: configuration.socketPath, cleanupExistingSocketFile: false)
+                .get()
+            chmod(configuration.socketPath, 0o660)
+            let webSocketChannel: any Channel
+            do {
+                webSocketChannel = try await webSocketBootstrap(group: group, listener: listener)
+                    .bind(host: configuration.listenHost, port: configuration.listenPort).get()
+            } catch {
+                try? await publisherChannel.close()
+                throw StartError(description: "cannot listen on \(configuration.listenHost):\(configuration.listenPort): \(error)")
+            }
+            return HeraldServer(configuration: configuration, group: group, core: core, listener: listener,
+                                webSocketChannel: webSocketChannel, publisherChannel: publisherChannel)
+        } catch {
+            SocketFile.remove(configuration.socketPath)
+            try? await group.shutdownGracefully()
+            if error is StartError { throw error }
+            throw StartError(description: "cannot start: \(error)")
+        }
+    }
+
+    private static func webSocketBootstrap(group: MultiThreadedEventLoopGroup, listener: ListenerContext) -> ServerBootstrap {
+        let configuration = listener.configuration
+        let highWater = max(configuration.maxPendingBytes / 2, 2)
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
+            .childChannelInitializer { channel in
+                let open = listener.openConnections.wrappingIncrementThenLoad(ordering: .relaxed)
+                channel.closeFuture.whenComplete { _ in listener.openConnections.wrappingDecrement(ordering: .relaxed) }
+                return channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
+                    try sync.addHandler(HTTPHandshakeHandler(listener: listener, overCapacity: open > configuration.maxConnections))
+                }
+            }
+    }
+
+    /// Stops accepting, sends every subscriber what is queued and then close 1001, waits
+    /// for them to go (at most the grace period), removes the socket file.
+    func shutdown() async {
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(configuration.shutdownGraceSeconds * 1e9))
+        try? await webSocketChannel.close()
+        try? await publisherChannel.close()
+        SocketFile.remove(configuration.socketPath)
+        let core = self.core
+        try? await core.loop.submit { core.beginShutdown() }.get()
+        while listener.openConnections.load(ordering: .relaxed) > 0 && NIODeadline.now() < deadline {
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        try? await group.shutdownGracefully()
+    }
+}

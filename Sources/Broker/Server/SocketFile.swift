@@ -1,0 +1,33 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The Unix socket's file: a stale one left by a dead broker is replaced; one a live broker
+/// answers on, or a file that is not a socket, is left alone and refused.
+enum SocketFile {
+    static func prepare(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw HeraldServer.StartError(description: "\(path) exists and is not a socket; not replacing it")
+        }
+        if answers(path) {
+            throw HeraldServer.StartError(description: "another broker is answering on \(path)")
+        }
+        guard unlink(path) == 0 else {
+            throw HeraldServer.StartError(description: "cannot remove stale socket \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func remove(_ path: String) {
+        var info = stat()
+        if lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
+    }
+
+    /// Whether something accepts connections on `path`.
+    static func answers(_ path: String) -> Bool {
+        guard let descriptor = try? UnixSocket.connect(path) else { return false }
+        close(descriptor)
+        return true
+    }
+}

@@ -1,0 +1,98 @@
+import NIOCore
+import NIOWebSocket
+
+/// The inbound half of RFC 6455 as a pure state machine: frames in, whole messages and
+/// protocol verdicts out. It knows nothing of channels, so every rule is testable with
+/// frames alone.
+struct MessageAssembler {
+    enum Event: Equatable {
+        /// Nothing to act on yet (a fragment was buffered, or a pong arrived).
+        case none
+        /// A whole data message; `compressed` when RSV1 was set on its first frame.
+        case message(text: Bool, payload: ByteBuffer, compressed: Bool)
+        case ping(ByteBuffer)
+        /// The client's close frame: `reply` is the code to echo, nil to echo an empty close.
+        case close(reply: UInt16?)
+        /// Fail the connection with this close code.
+        case fail(code: UInt16, reason: String)
+    }
+
+    private struct Fragments {
+        var text: Bool
+        var compressed: Bool
+        var payload: ByteBuffer
+    }
+
+    let maxMessageBytes: Int
+    let compressionNegotiated: Bool
+    private var fragments: Fragments?
+
+    init(maxMessageBytes: Int, compressionNegotiated: Bool) {
+        self.maxMessageBytes = maxMessageBytes
+        self.compressionNegotiated = compressionNegotiated
+    }
+
+    mutating func receive(_ frame: WebSocketFrame) -> Event {
+        guard frame.maskKey != nil else { return .fail(code: CloseCode.protocolError, reason: "client frames must be masked") }
+        guard !frame.rsv2, !frame.rsv3 else { return .fail(code: CloseCode.protocolError, reason: "reserved bits set") }
+        switch frame.opcode {
+        case .text, .binary:
+            guard fragments == nil else {
+                return .fail(code: CloseCode.protocolError, reason: "new message inside a fragmented one")
+            }
+            if frame.rsv1 && !compressionNegotiated {
+                return .fail(code: CloseCode.protocolError, reason: "RSV1 set without permessage-deflate")
+            }
+            let payload = frame.unmaskedData
+            guard payload.readableBytes <= maxMessageBytes else {
+                return .fail(code: CloseCode.tooBig, reason: "message exceeds \(maxMessageBytes) bytes")
+            }
+            let text = frame.opcode == .text
+            if frame.fin { return .message(text: text, payload: payload, compressed: frame.rsv1) }
+            fragments = Fragments(text: text, compressed: frame.rsv1, payload: payload)
+            return .none
+        case .continuation:
+            guard var pending = fragments else {
+                return .fail(code: CloseCode.protocolError, reason: "continuation frame without a message to continue")
+            }
+            guard !frame.rsv1 else { return .fail(code: CloseCode.protocolError, reason: "RSV1 set on a continuation frame") }
+            var payload = frame.unmaskedData
+            guard pending.payload.readableBytes + payload.readableBytes <= maxMessageBytes else {
+                fragments = nil
+                return .fail(code: CloseCode.tooBig, reason: "message exceeds \(maxMessageBytes) bytes")
+            }
+            fragments = nil  // let go of the stored copy so the append does not copy on write
+            pending.payload.writeBuffer(&payload)
+            guard frame.fin else {
+                fragments = pending
+                return .none
+            }
+            return .message(text: pending.text, payload: pending.payload, compressed: pending.compressed)
+        case .ping, .pong, .connectionClose:
+            // NIO's decoder has already refused fragmented or long control frames.
+            guard !frame.rsv1 else { return .fail(code: CloseCode.protocolError, reason: "RSV1 set on a control frame") }
+            switch frame.opcode {
+            case .ping: return .ping(frame.unmaskedData)
+            case .pong: return .none
+            default: return Self.closeReply(frame.unmaskedData)
+            }
+        default:
+            return .fail(code: CloseCode.protocolError, reason: "unknown opcode")
+        }
+    }
+
+    private static func closeReply(_ payload: ByteBuffer) -> Event {
+        var payload = payload
+        guard payload.readableBytes > 0 else { return .close(reply: nil) }
+        guard let code = payload.readInteger(as: UInt16.self) else {
+            return .fail(code: CloseCode.protocolError, reason: "close payload of one byte")
+        }
+        guard CloseCode.isEchoable(code) else {
+            return .fail(code: CloseCode.protocolError, reason: "close code \(code) is not allowed")
+        }
+        guard UTF8Validation.isValid(payload) else {
+            return .fail(code: CloseCode.invalidData, reason: "close reason is not UTF-8")
+        }
+        return .close(reply: code)
+    }
+}

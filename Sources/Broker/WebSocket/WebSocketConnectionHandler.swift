@@ -1,0 +1,299 @@
+import Deflate
+import NIOCore
+import NIOWebSocket
+import Topics
+
+/// One subscriber's WebSocket after the handshake: RFC 6455 inbound rules through
+/// `MessageAssembler`, a bounded outbound queue with the slow-consumer policy, pings and
+/// the idle timeout. Not Sendable on purpose: it lives on its channel's loop.
+final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = ByteBuffer
+
+    enum Mode {
+        case raw(TopicPattern)
+        case json
+    }
+
+    private enum State {
+        /// Waiting for the core to queue the 101; frames that arrive early wait too.
+        case awaitingHandshake(early: [WebSocketFrame])
+        case open
+        /// A close frame has been sent; waiting for the client's, or for the timer.
+        case closing
+        case closed
+    }
+
+    /// How long to wait for the client's close frame after sending ours.
+    static let closeTimeout = TimeAmount.seconds(2)
+
+    let subscriber: Subscriber
+    private let core: BrokerCore
+    private let mode: Mode
+    private let configuration: BrokerConfiguration
+    private var assembler: MessageAssembler
+    private var context: ChannelHandlerContext?
+    private var state = State.awaitingHandshake(early: [])
+
+    /// Frames waiting while the channel is not writable; bounded by the slow-consumer limit.
+    private var backlog = CircularBuffer<ByteBuffer>()
+    private var backlogBytes = 0
+    private let backlogLimit: Int
+    private var flushScheduled = false
+
+    private var lastInbound = NIODeadline.now()
+    private var lastPing = NIODeadline.now()
+    private var timer: Scheduled<Void>?
+
+    init(subscriber: Subscriber, core: BrokerCore, mode: Mode, compressed: Bool, configuration: BrokerConfiguration) {
+        self.subscriber = subscriber
+        self.core = core
+        self.mode = mode
+        self.configuration = configuration
+        self.assembler = MessageAssembler(maxMessageBytes: configuration.maxMessageBytes, compressionNegotiated: compressed)
+        // NIO buffers up to half the limit (its high water mark); the backlog holds the rest.
+        self.backlogLimit = max(configuration.maxPendingBytes / 2, 1)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        subscriber.connection = self
+        subscriber.outbox.counters.connections.wrappingIncrement(ordering: .relaxed)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .closed = state {} else { markClosed() }
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if case .closed = state {} else { markClosed() }
+        self.context = nil
+    }
+
+    private func markClosed() {
+        state = .closed
+        timer?.cancel()
+        timer = nil
+        backlog.removeAll()
+        backlogBytes = 0
+        subscriber.connection = nil
+        subscriber.outbox.counters.connections.wrappingDecrement(ordering: .relaxed)
+        let subscriber = self.subscriber
+        let core = self.core
+        core.loop.execute { core.detach(subscriber) }
+    }
+
+    // MARK: Outbound, from the core
+
+    func deliver(_ delivery: Delivery) {
+        guard let context else { return }
+        switch delivery {
+        case .handshake(let response):
+            guard case .awaitingHandshake(let early) = state else { return }
+            state = .open
+            context.writeAndFlush(wrapOutboundOut(response), promise: nil)
+            scheduleTimer()
+            for frame in early { handle(frame, context: context) }
+        case .frame(let frame):
+            guard case .open = state else { return }
+            enqueue(frame, context: context)
+        case .close(let code):
+            guard case .open = state else { return }
+            // Shutdown: what is queued goes out first, whatever the writability.
+            while let frame = backlog.popFirst() { write(frame, context: context) }
+            backlogBytes = 0
+            sendClose(code: code, reason: "server shutting down", context: context)
+        }
+    }
+
+    private func enqueue(_ frame: ByteBuffer, context: ChannelHandlerContext) {
+        if backlog.isEmpty && context.channel.isWritable {
+            write(frame, context: context)
+            return
+        }
+        backlog.append(frame)
+        backlogBytes += frame.readableBytes
+        while backlogBytes > backlogLimit {
+            switch configuration.slowConsumer {
+            case .disconnect:
+                subscriber.outbox.droppedSinceBatch += backlog.count
+                subscriber.outbox.counters.slowDisconnects.wrappingIncrement(ordering: .relaxed)
+                backlog.removeAll()
+                backlogBytes = 0
+                sendClose(code: CloseCode.policyViolation, reason: "slow consumer", context: context)
+                // A jammed client would never read our close: do not wait for its answer.
+                context.close(promise: nil)
+                return
+            case .drop:
+                let oldest = backlog.removeFirst()
+                backlogBytes -= oldest.readableBytes
+                subscriber.outbox.droppedSinceBatch += 1
+            }
+        }
+    }
+
+    private func write(_ frame: ByteBuffer, context: ChannelHandlerContext) {
+        subscriber.outbox.bytesOutSinceBatch += frame.readableBytes
+        context.write(wrapOutboundOut(frame), promise: nil)
+        if !flushScheduled {
+            flushScheduled = true
+            subscriber.outbox.scheduleFlush(self)
+        }
+    }
+
+    func flushBatch() {
+        flushScheduled = false
+        context?.flush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, case .open = state {
+            while context.channel.isWritable, let frame = backlog.popFirst() {
+                backlogBytes -= frame.readableBytes
+                subscriber.outbox.bytesOutSinceBatch += frame.readableBytes
+                context.write(wrapOutboundOut(frame), promise: nil)
+            }
+            context.flush()
+            subscriber.outbox.publishCounters()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        handle(unwrapInboundIn(data), context: context)
+    }
+
+    private func handle(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
+        lastInbound = .now()
+        switch state {
+        case .awaitingHandshake(var early):
+            guard early.count < 16 else {
+                context.close(promise: nil)
+                return
+            }
+            early.append(frame)
+            state = .awaitingHandshake(early: early)
+            return
+        case .closing:
+            if frame.opcode == .connectionClose { context.close(promise: nil) }
+            return
+        case .closed:
+            return
+        case .open:
+            break
+        }
+        switch assembler.receive(frame) {
+        case .none:
+            break
+        case .ping(let payload):
+            let pong = FrameHeader.frame(opcode: .pong, payload: payload, allocator: context.channel.allocator)
+            subscriber.outbox.bytesOutSinceBatch += pong.readableBytes
+            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+        case .close(let reply):
+            var payload = context.channel.allocator.buffer(capacity: 2)
+            if let reply { payload.writeInteger(reply) }
+            let frame = FrameHeader.frame(opcode: .connectionClose, payload: payload, allocator: context.channel.allocator)
+            state = .closing
+            context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        case .fail(let code, let reason):
+            sendClose(code: code, reason: reason, context: context)
+        case .message(let text, var payload, let compressed):
+            if compressed {
+                guard let inflated = inflate(payload, context: context) else { return }
+                payload = inflated
+            }
+            if text && !UTF8Validation.isValid(payload) {
+                sendClose(code: CloseCode.invalidData, reason: "text message is not valid UTF-8", context: context)
+                return
+            }
+            received(payload, text: text, context: context)
+        }
+    }
+
+    private func inflate(_ payload: ByteBuffer, context: ChannelHandlerContext) -> ByteBuffer? {
+        guard let decompressor = subscriber.outbox.decompressor else {
+            sendClose(code: 1011, reason: "no decompressor", context: context)
+            return nil
+        }
+        var output = context.channel.allocator.buffer(capacity: min(payload.readableBytes * 4, configuration.maxMessageBytes))
+        do {
+            try decompressor.decompress(payload, limit: configuration.maxMessageBytes, into: &output)
+            return output
+        } catch DeflateError.messageTooLarge {
+            sendClose(code: CloseCode.tooBig, reason: "message inflates past \(configuration.maxMessageBytes) bytes", context: context)
+        } catch {
+            sendClose(code: CloseCode.protocolError, reason: "compressed data does not inflate", context: context)
+        }
+        return nil
+    }
+
+    private func received(_ payload: ByteBuffer, text: Bool, context: ChannelHandlerContext) {
+        let core = self.core
+        let subscriber = self.subscriber
+        switch mode {
+        case .raw(let pattern):
+            guard let topic = pattern.exactName, configuration.allowsClientPublish(to: topic) else {
+                sendClose(code: CloseCode.policyViolation, reason: "publishing to '\(pattern)' is not allowed", context: context)
+                return
+            }
+            core.loop.execute { _ = core.clientPublish(topic: topic, payload: payload, retain: false) }
+        case .json:
+            let request = text
+                ? ClientRequest.parse(payload)
+                : ClientRequest(id: nil, operation: .failure(.init(code: "bad_request", message: "requests are JSON text messages")))
+            core.loop.execute { core.handle(request, from: subscriber) }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard case .open = state else { return }
+        if let error = error as? NIOWebSocketError, error == .invalidFrameLength {
+            sendClose(code: CloseCode.tooBig, reason: "frame exceeds \(configuration.maxFrameBytes) bytes", context: context)
+        } else if error is NIOWebSocketError {
+            sendClose(code: CloseCode.protocolError, reason: "invalid control frame", context: context)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Closing, pings and the idle timeout
+
+    private func sendClose(code: UInt16, reason: String, context: ChannelHandlerContext) {
+        guard case .open = state else { return }
+        state = .closing
+        var payload = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        payload.writeInteger(code)
+        payload.writeString(String(reason.utf8.prefix(120)) ?? "")
+        let frame = FrameHeader.frame(opcode: .connectionClose, payload: payload, allocator: context.channel.allocator)
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        timer?.cancel()
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeTimeout) { context.close(promise: nil) }
+    }
+
+    private func scheduleTimer() {
+        guard let context else { return }
+        let now = NIODeadline.now()
+        let idleAt = lastInbound + .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9))
+        let pingAt = lastPing + .nanoseconds(Int64(configuration.pingIntervalSeconds * 1e9))
+        let next = max(min(idleAt, pingAt), now + .milliseconds(10))
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: next) { [self] in tick() }
+    }
+
+    private func tick() {
+        guard let context, case .open = state else { return }
+        let now = NIODeadline.now()
+        if now - lastInbound >= .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)) {
+            sendClose(code: CloseCode.goingAway, reason: "idle timeout", context: context)
+            return
+        }
+        if now - lastPing >= .nanoseconds(Int64(configuration.pingIntervalSeconds * 1e9)) {
+            lastPing = now
+            let ping = FrameHeader.frame(opcode: .ping, payload: ByteBuffer(), allocator: context.channel.allocator)
+            context.writeAndFlush(wrapOutboundOut(ping), promise: nil)
+        }
+        scheduleTimer()
+    }
+}
