@@ -41,7 +41,9 @@ struct PublishCommand: ParsableCommand {
             if let message {
                 try send(Array(message.utf8))
             } else {
-                while let line = readLine(strippingNewline: true) { try send(Array(line.utf8)) }
+                // Raw bytes, not Swift's readLine: a line that is not UTF-8 must arrive as sent.
+                var input = SocketReader(descriptor: 0)
+                while let line = try input.readLineBytes() { try send(line) }
             }
             while outstanding > 0 { try readReply(&reader, &outstanding) }
         } catch {

@@ -91,7 +91,7 @@ struct SocketReader {
         }
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress!, $0.count, 0) }
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress!, $0.count) }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { throw UnixSocket.Failure(description: "the broker closed the connection") }
             buffer.append(contentsOf: chunk[..<count])
@@ -110,6 +110,28 @@ struct SocketReader {
                 return line
             }
             try fill()
+        }
+    }
+
+    /// The next line's bytes without CRLF or LF, or nil at the end of input; a last line
+    /// without a newline still counts.
+    mutating func readLineBytes() throws(UnixSocket.Failure) -> [UInt8]? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                var end = newline
+                if end > start && buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                let line = Array(buffer[start..<end])
+                start = newline + 1
+                return line
+            }
+            do {
+                try fill()
+            } catch {
+                guard start < buffer.count else { return nil }
+                let line = Array(buffer[start...])
+                start = buffer.count
+                return line
+            }
         }
     }
 

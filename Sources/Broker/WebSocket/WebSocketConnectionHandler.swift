@@ -3,6 +3,10 @@ import NIOCore
 import NIOWebSocket
 import Topics
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One subscriber's WebSocket after the handshake: RFC 6455 inbound rules through
 /// `MessageAssembler`, a bounded outbound queue with the slow-consumer policy, pings and
 /// the idle timeout. Not Sendable on purpose: it lives on its channel's loop.
@@ -122,7 +126,9 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
                 backlog.removeAll()
                 backlogBytes = 0
                 sendClose(code: CloseCode.policyViolation, reason: "slow consumer", context: context)
-                // A jammed client would never read our close: do not wait for its answer.
+                // A jammed client would take minutes to drain what the kernel still holds
+                // for it: reset the connection so that memory is released now.
+                _ = (context.channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
                 context.close(promise: nil)
                 return
             case .drop:
