@@ -12,7 +12,7 @@ struct Herald: AsyncParsableCommand {
         commandName: "herald",
         abstract: "A push notification broker: WebSocket subscribers, Unix-socket publishers.",
         version: version,
-        subcommands: [ServeCommand.self, PublishCommand.self, SubscribeCommand.self, StatsCommand.self]
+        subcommands: [ServeCommand.self, PublishCommand.self, SubscribeCommand.self, StatsCommand.self, BenchCommand.self]
     )
 }
 

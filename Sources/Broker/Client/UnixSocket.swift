@@ -33,6 +33,20 @@ enum UnixSocket {
         return descriptor
     }
 
+    /// The process id of whatever answers on `path`, from the kernel (SO_PEERCRED): the
+    /// bench reads the broker's memory with it.
+    static func peerPID(_ path: String) throws(Failure) -> Int32 {
+        let descriptor = try connect(path)
+        defer { close(descriptor) }
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; }, which Glibc hides without _GNU_SOURCE.
+        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
+        var length = socklen_t(MemoryLayout<(Int32, UInt32, UInt32)>.size)
+        guard getsockopt(descriptor, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else {
+            throw Failure(description: "SO_PEERCRED: \(String(cString: strerror(errno)))")
+        }
+        return credentials.pid
+    }
+
     static func connectTCP(host: String, port: Int) throws(Failure) -> Int32 {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC

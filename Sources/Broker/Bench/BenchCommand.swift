@@ -1,0 +1,197 @@
+import ArgumentParser
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `herald bench`: end-to-end load against a running broker, for capacity planning on the
+/// machine it will run on (like `nats bench`).
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure a running broker: fan-out throughput, latency, bytes and memory."
+    )
+
+    @Option(help: "The broker's WebSocket address.")
+    var url = "ws://127.0.0.1:8080"
+    @Option(help: "The broker's Unix socket. Default ./herald.sock, or $HERALD_SOCKET.")
+    var socket: String?
+    @Option(help: "Subscriber connections, all on one topic in raw mode.")
+    var subscribers = 1000
+    @Option(help: "Messages to publish.")
+    var messages = 10_000
+    @Option(help: "Payload bytes per message (at least 17: a timestamp leads it).")
+    var size = 128
+    @Option(help: "Messages per second; 0 publishes as fast as the window allows.")
+    var rate = 0
+    @Option(help: "Publishes awaiting their +OK at once.")
+    var window = 32
+    @Flag(help: "Offer permessage-deflate on every subscriber connection.")
+    var compression = false
+    @Option(help: "The topic to publish to.")
+    var topic = "bench.ticks"
+    @Option(help: "Only open this many idle connections and report memory per connection.")
+    var idle: Int?
+    @Option(help: "Give up after this many seconds.")
+    var timeout = 120.0
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    func run() async throws {
+        let (host, port) = try parseURL(url)
+        let socketPath = socket ?? DefaultSocket.path
+        guard let brokerPID = try? UnixSocket.peerPID(socketPath) else { fail("cannot reach the broker at \(socketPath)") }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            try await measure(loop: group.next(), host: host, port: port, socketPath: socketPath, brokerPID: brokerPID)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try? await group.shutdownGracefully()
+    }
+
+    private func measure(loop: any EventLoop, host: String, port: Int, socketPath: String, brokerPID: Int32) async throws {
+        let connections = idle ?? subscribers
+        let state = BenchState(path: "/topics/\(topic)", offerCompression: compression, subscribers: connections,
+                               messages: idle == nil ? messages : 0, loop: loop)
+        let rssBefore = ProcessMemory.residentKiB(pid: brokerPID)
+        let clientRSSBefore = ProcessMemory.residentKiB(pid: getpid())
+        var handlers: [NIOLoopBound<BenchSubscriber>] = []
+        var channels: [any Channel] = []
+        // Connect in batches so that the listen backlog never overflows.
+        for batchStart in stride(from: 0, to: connections, by: 250) {
+            for index in batchStart..<min(batchStart + 250, connections) {
+                let sampled = index < 16
+                let channel = try await ClientBootstrap(group: loop)
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            let handler = BenchSubscriber(state: state, index: index, samplesLatency: sampled)
+                            try channel.pipeline.syncOperations.addHandler(handler)
+                        }
+                    }
+                    .connect(host: host, port: port).get()
+                channels.append(channel)
+                if sampled {
+                    let handler = try await channel.pipeline.handler(type: BenchSubscriber.self).map { NIOLoopBound($0, eventLoop: loop) }.get()
+                    handlers.append(handler)
+                }
+            }
+            try await waitUntil(loop: loop, timeout: timeout) { state.connected >= min(batchStart + 250, connections) || !state.errors.isEmpty }
+            if !state.errors.isEmpty { fail(state.errors.joined(separator: "; ")) }
+        }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let rssConnected = ProcessMemory.residentKiB(pid: brokerPID)
+
+        if idle != nil {
+            let perConnection = Double(rssConnected - rssBefore) / Double(connections)
+            report([
+                ("connections", "\(connections)"), ("compression offered", "\(compression)"),
+                ("broker RSS before (KiB)", "\(rssBefore)"), ("broker RSS with connections (KiB)", "\(rssConnected)"),
+                ("broker RSS per connection (KiB)", String(format2(perConnection))),
+            ])
+            for channel in channels { channel.close(promise: nil) }
+            return
+        }
+
+        let finished = loop.makePromise(of: Int.self)
+        let started = NIODeadline.now()
+        let clientCPUBefore = ProcessMemory.cpuSeconds()
+        let publisher = try await ClientBootstrap(group: loop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        BenchPublisher(topic: topic, size: size, total: messages, window: window, rate: rate, finished: finished))
+                }
+            }
+            .connect(unixDomainSocketPath: socketPath).get()
+        let deliveries = try await finished.futureResult.get()
+        _ = try? await waitUntil(loop: loop, timeout: timeout) { state.done == connections || !state.errors.isEmpty }
+        let elapsed = Double((NIODeadline.now() - started).nanoseconds) / 1e9
+        let clientCPU = ProcessMemory.cpuSeconds() - clientCPUBefore
+        let rssAfter = ProcessMemory.residentKiB(pid: brokerPID)
+        let received = try await loop.submit { state.totalReceived }.get()
+        let bytesIn = try await loop.submit { state.bytesIn }.get()
+        var latencies: [UInt64] = []
+        for handler in handlers { latencies += try await loop.submit { handler.value.latencies }.get() }
+        latencies.sort()
+        func percentile(_ p: Double) -> String {
+            guard !latencies.isEmpty else { return "-" }
+            return format2(Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1e6)
+        }
+        let expected = connections * messages
+        report([
+            ("subscribers", "\(connections)"), ("messages", "\(messages)"), ("payload bytes", "\(size)"),
+            ("compression offered", "\(compression)"), ("rate", rate == 0 ? "max, window \(window)" : "\(rate)/s"),
+            ("seconds", format2(elapsed)), ("deliveries per second", "\(Int(Double(received) / elapsed))"),
+            ("delivered", "\(received)"), ("lost", "\(expected - received)"), ("broker deliveries reported", "\(deliveries)"),
+            ("latency p50 ms", percentile(0.5)), ("latency p99 ms", percentile(0.99)),
+            ("latency max ms", latencies.last.map { format2(Double($0) / 1e6) } ?? "-"),
+            ("wire bytes received", "\(bytesIn)"), ("wire bytes per delivery", received > 0 ? format2(Double(bytesIn) / Double(received)) : "-"),
+            ("broker RSS before (KiB)", "\(rssBefore)"), ("broker RSS after (KiB)", "\(rssAfter)"),
+            ("load tool CPU share", format2(clientCPU / elapsed)),
+            ("load tool RSS growth (KiB)", "\(ProcessMemory.residentKiB(pid: getpid()) - clientRSSBefore)"),
+            ("errors", state.errors.isEmpty ? "none" : state.errors.joined(separator: "; ")),
+        ])
+        try? await publisher.close()
+        for channel in channels { channel.close(promise: nil) }
+        if expected != received { throw ExitCode(2) }
+    }
+
+    private func report(_ rows: [(String, String)]) {
+        if json {
+            let fields = rows.map { key, value in
+                let name = key.lowercased().replacingOccurrences(" ", with: "_").filter { $0.isLetter || $0.isNumber || $0 == "_" }
+                let isNumber = Double(value) != nil
+                return "\"\(name)\":" + (isNumber ? value : "\"\(value)\"")
+            }
+            printFlushed("{" + fields.joined(separator: ",") + "}")
+        } else {
+            let width = rows.map(\.0.count).max() ?? 0
+            for (key, value) in rows { printFlushed(key + String(repeating: " ", count: width - key.count) + "  " + value) }
+        }
+    }
+
+    private func waitUntil(loop: any EventLoop, timeout: Double, _ condition: @escaping @Sendable () -> Bool) async throws {
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout * 1e9))
+        while NIODeadline.now() < deadline {
+            if try await loop.submit(condition).get() { return }
+            try await Task.sleep(nanoseconds: 5_000_000)
+        }
+    }
+
+    private func parseURL(_ url: String) throws -> (String, Int) {
+        guard url.hasPrefix("ws://"), let colon = url.dropFirst(5).lastIndex(of: ":"),
+            let port = Int(url[url.index(after: colon)...].prefix { $0.isNumber })
+        else { throw CommandFailure("--url takes ws://HOST:PORT") }
+        return (String(url.dropFirst(5)[..<colon]), port)
+    }
+}
+
+func format2(_ value: Double) -> String {
+    let scaled = (value * 100).rounded() / 100
+    return String(scaled)
+}
+
+/// Memory and CPU figures read from /proc.
+enum ProcessMemory {
+    static func residentKiB(pid: Int32) -> Int {
+        guard let file = fopen("/proc/\(pid)/status", "r") else { return 0 }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, 256, file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if text.hasPrefix("VmRSS:") { return Int(text.split(separator: " ")[1]) ?? 0 }
+        }
+        return 0
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+}

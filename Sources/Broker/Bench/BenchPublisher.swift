@@ -1,0 +1,93 @@
+import NIOCore
+
+/// Publishes the bench's messages through the Unix socket: pipelined with at most `window`
+/// commands awaiting their `+OK`, and optionally paced to `rate` messages per second. Each
+/// payload starts with `T` and the send time in hex, for the subscribers' latency samples.
+final class BenchPublisher: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let topic: String
+    private let size: Int
+    private let total: Int
+    private let window: Int
+    private let rate: Int
+    private let finished: EventLoopPromise<Int>
+    private var sent = 0
+    private var acknowledged = 0
+    private var deliveries = 0
+    private var replies = ByteBuffer()
+    private var pacer: Scheduled<Void>?
+    private var allowance = 0.0
+    private let padding: [UInt8]
+
+    init(topic: String, size: Int, total: Int, window: Int, rate: Int, finished: EventLoopPromise<Int>) {
+        self.topic = topic
+        self.size = max(size, 17)
+        self.total = total
+        self.window = max(window, 1)
+        self.rate = rate
+        self.finished = finished
+        self.padding = Array(repeating: UInt8(ascii: "x"), count: max(size, 17) - 17)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if rate > 0 {
+            pace(context: context, started: .now(), tick: 0)
+        } else {
+            sendAllowed(context: context)
+        }
+    }
+
+    /// Every millisecond the allowance grows by rate/1000, against a fixed start so that
+    /// late timers do not slow the rate down.
+    private func pace(context: ChannelHandlerContext, started: NIODeadline, tick: Int64) {
+        allowance = Double(rate) * Double(tick) / 1000 - Double(sent)
+        sendAllowed(context: context)
+        guard sent < total else { return }
+        pacer = context.eventLoop.assumeIsolated().scheduleTask(deadline: started + .milliseconds(tick + 1)) { [self] in
+            pace(context: context, started: started, tick: tick + 1)
+        }
+    }
+
+    private func sendAllowed(context: ChannelHandlerContext) {
+        var batch = context.channel.allocator.buffer(capacity: 4096)
+        while sent < total && sent - acknowledged < window && (rate == 0 || allowance >= 1) {
+            if rate > 0 { allowance -= 1 }
+            let stamp = String(UInt64(NIODeadline.now().uptimeNanoseconds), radix: 16)
+            batch.writeString("PUB \(topic) \(size)\r\nT")
+            batch.writeString(String(repeating: "0", count: 16 - stamp.utf8.count) + stamp)
+            batch.writeBytes(padding)
+            batch.writeStaticString("\r\n")
+            sent += 1
+        }
+        if batch.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(batch), promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        replies.writeBuffer(&incoming)
+        while let newline = replies.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+            let line = replies.readString(length: newline - replies.readerIndex + 1) ?? ""
+            guard line.hasPrefix("+OK ") else {
+                finished.fail(CommandFailure("the broker refused a publish: \(line.trimmingSpaces)"))
+                context.close(promise: nil)
+                return
+            }
+            deliveries += Int(line.split(separator: " ").last?.trimmingSpaces ?? "") ?? 0
+            acknowledged += 1
+        }
+        replies.discardReadBytes()
+        if acknowledged == total {
+            pacer?.cancel()
+            finished.succeed(deliveries)
+        } else {
+            sendAllowed(context: context)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finished.fail(error)
+        context.close(promise: nil)
+    }
+}
