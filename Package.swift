@@ -27,9 +27,11 @@ let package = Package(
             ]
         ),
         .target(name: "Topics"),
+        .target(name: "CMallocTuning"),
         .executableTarget(
             name: "Broker",
             dependencies: [
+                "CMallocTuning",
                 "Deflate",
                 "Topics",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -54,7 +56,7 @@ let package = Package(
     ]
 )
 
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.name != "CMallocTuning" {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .enableUpcomingFeature("ExistentialAny"),
     ]

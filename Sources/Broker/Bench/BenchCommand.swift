@@ -100,6 +100,7 @@ struct BenchCommand: AsyncParsableCommand {
         let finished = loop.makePromise(of: Int.self)
         let started = NIODeadline.now()
         let clientCPUBefore = ProcessMemory.cpuSeconds()
+        let brokerCPUBefore = ProcessMemory.cpuSeconds(pid: brokerPID)
         let publisher = try await ClientBootstrap(group: loop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -112,6 +113,7 @@ struct BenchCommand: AsyncParsableCommand {
         _ = try? await waitUntil(loop: loop, timeout: timeout) { state.done == connections || !state.errors.isEmpty }
         let elapsed = Double((NIODeadline.now() - started).nanoseconds) / 1e9
         let clientCPU = ProcessMemory.cpuSeconds() - clientCPUBefore
+        let brokerCPU = ProcessMemory.cpuSeconds(pid: brokerPID) - brokerCPUBefore
         let rssAfter = ProcessMemory.residentKiB(pid: brokerPID)
         let received = try await loop.submit { state.totalReceived }.get()
         let bytesIn = try await loop.submit { state.bytesIn }.get()
@@ -132,6 +134,8 @@ struct BenchCommand: AsyncParsableCommand {
             ("latency max ms", latencies.last.map { format2(Double($0) / 1e6) } ?? "-"),
             ("wire bytes received", "\(bytesIn)"), ("wire bytes per delivery", received > 0 ? format2(Double(bytesIn) / Double(received)) : "-"),
             ("broker RSS before (KiB)", "\(rssBefore)"), ("broker RSS after (KiB)", "\(rssAfter)"),
+            ("broker CPU seconds", format2(brokerCPU)),
+            ("broker CPU ns per delivery", received > 0 ? "\(Int(brokerCPU * 1e9 / Double(received)))" : "-"),
             ("load tool CPU share", format2(clientCPU / elapsed)),
             ("load tool RSS growth (KiB)", "\(ProcessMemory.residentKiB(pid: getpid()) - clientRSSBefore)"),
             ("errors", state.errors.isEmpty ? "none" : state.errors.joined(separator: "; ")),
@@ -187,6 +191,20 @@ enum ProcessMemory {
             if text.hasPrefix("VmRSS:") { return Int(text.split(separator: " ")[1]) ?? 0 }
         }
         return 0
+    }
+
+    /// User plus system time of another process, from /proc/PID/stat (clock ticks).
+    static func cpuSeconds(pid: Int32) -> Double {
+        guard let file = fopen("/proc/\(pid)/stat", "r") else { return 0 }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 1024)
+        guard fgets(&line, 1024, file) != nil else { return 0 }
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+        guard let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     static func cpuSeconds() -> Double {

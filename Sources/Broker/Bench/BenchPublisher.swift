@@ -74,7 +74,7 @@ final class BenchPublisher: ChannelInboundHandler {
                 context.close(promise: nil)
                 return
             }
-            deliveries += Int(line.split(separator: " ").last?.trimmingSpaces ?? "") ?? 0
+            deliveries += Int(line.split(separator: " ").last?.filter(\.isNumber) ?? "") ?? 0
             acknowledged += 1
         }
         replies.discardReadBytes()

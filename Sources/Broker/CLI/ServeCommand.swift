@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMallocTuning
 import Dispatch
 import Topics
 
@@ -57,6 +58,10 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             fail("\(error)")
         }
+        // Each batch briefly holds one small buffer per subscriber, a few MB at high fan-out;
+        // glibc's default (trim at 128 KiB) hands those pages back and faults them in again
+        // every batch. Keeping up to 16 MiB of freed heap removes that (BENCHMARKS.md).
+        _ = herald_set_malloc_trim_threshold(16 << 20)
         let server: HeraldServer
         do {
             server = try await HeraldServer.start(configuration)

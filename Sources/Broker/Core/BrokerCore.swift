@@ -60,7 +60,7 @@ final class BrokerCore: @unchecked Sendable {
             index.insert(pattern, for: subscriber)
             for (_, message) in retained.messages(matching: pattern) {
                 subscriber.lastQueuedSeq = max(subscriber.lastQueuedSeq, message.seq)
-                subscriber.outbox.enqueue(.frame(message.frame(for: subscriber.wireForm, encoder: encoder)), to: subscriber)
+                subscriber.outbox.enqueue(frame: message.frame(for: subscriber.wireForm, encoder: encoder), to: subscriber)
             }
         }
         scheduleSend()
@@ -85,11 +85,18 @@ final class BrokerCore: @unchecked Sendable {
         if retain { retained.record(message, on: topic) }
         var deliveries = 0
         let seq = self.seq
+        // Most subscribers of a topic share one wire form: remember the last frame looked up.
+        var lastForm = WireForm(mode: .raw, deflateWindowBits: 0)
+        var lastFrame: ByteBuffer?
         index.forEachMatch(topic) { subscriber in
             guard subscriber.lastQueuedSeq < seq else { return }  // another pattern already matched
             subscriber.lastQueuedSeq = seq
             deliveries += 1
-            subscriber.outbox.enqueue(.frame(message.frame(for: subscriber.wireForm, encoder: encoder)), to: subscriber)
+            if lastFrame == nil || lastForm != subscriber.wireForm {
+                lastForm = subscriber.wireForm
+                lastFrame = message.frame(for: lastForm, encoder: encoder)
+            }
+            subscriber.outbox.enqueue(frame: lastFrame!, to: subscriber)
         }
         published += 1
         delivered += deliveries
@@ -174,18 +181,18 @@ final class BrokerCore: @unchecked Sendable {
                 reply(ServerReply.gap(topic: nil, since: since), to: subscriber)
             }
             for (_, message) in replay.messages {
-                subscriber.outbox.enqueue(.frame(message.frame(for: subscriber.wireForm, encoder: encoder)), to: subscriber)
+                subscriber.outbox.enqueue(frame: message.frame(for: subscriber.wireForm, encoder: encoder), to: subscriber)
             }
         } else if isNew {
             for (_, message) in retained.messages(matching: pattern) {
-                subscriber.outbox.enqueue(.frame(encoder.retainedFrame(message, deflateWindowBits: window)), to: subscriber)
+                subscriber.outbox.enqueue(frame: encoder.retainedFrame(message, deflateWindowBits: window), to: subscriber)
             }
         }
     }
 
     private func reply(_ json: ByteBuffer, to subscriber: Subscriber) {
         let frame = encoder.reply(json, deflateWindowBits: subscriber.wireForm.deflateWindowBits)
-        subscriber.outbox.enqueue(.frame(frame), to: subscriber)
+        subscriber.outbox.enqueue(frame: frame, to: subscriber)
     }
 
     // MARK: Batching

@@ -6,7 +6,8 @@ import NIOCore
 enum Delivery: Sendable {
     /// The 101 response: sent before anything else, and it opens the connection for reading.
     case handshake(ByteBuffer)
-    case frame(ByteBuffer)
+    /// Whole frames, ready for the wire: `messages` of them, for slow-consumer accounting.
+    case frames(ByteBuffer, messages: Int)
     /// Send what is queued, then close with this code (shutdown).
     case close(UInt16)
 }
@@ -22,17 +23,23 @@ final class LoopCounters: Sendable {
 
 /// The mailbox between the core loop and one event loop.
 ///
-/// The core appends deliveries while it works through a batch of publishes, then hands the
-/// whole list to the loop with one `execute`: one thread hop per loop per batch, not per
-/// message and not per subscriber. On the loop, each connection is written to without
-/// flushing and flushed once at the end, so a batch becomes one `writev` per connection.
+/// While the core works through a batch of publishes, each subscriber's small frames are
+/// copied into one buffer of its own (copying a 150-byte tick is cheaper than handing it
+/// down a pipeline, and the batch leaves in one write); large frames stay shared, never
+/// copied. When the core's turn ends the batch goes to the loop with one `execute`: one
+/// thread hop per loop per batch, and one write and one flush per connection.
 final class LoopOutbox: @unchecked Sendable {
+    /// Frames up to this size are copied into the subscriber's batch buffer.
+    static let coalesceLimit = 1024
+
     let loop: any EventLoop
     let counters = LoopCounters()
 
     // Core loop only.
     private var pending: [(Subscriber, Delivery)] = []
     private var pendingCapacity = 64
+    private var openBatches: [Subscriber] = []
+    private let allocator = ByteBufferAllocator()
 
     // This outbox's loop only.
     /// Shared by every compressed connection on the loop: herald always negotiates
@@ -46,26 +53,56 @@ final class LoopOutbox: @unchecked Sendable {
         self.loop = loop
     }
 
-    /// Core loop: queue a delivery; `BrokerCore` sends the batch when its turn ends.
+    /// Core loop: queue one frame for `subscriber`.
+    func enqueue(frame: ByteBuffer, to subscriber: Subscriber) {
+        guard frame.readableBytes <= Self.coalesceLimit else {
+            closeBatch(of: subscriber)
+            append(subscriber, .frames(frame, messages: 1))
+            return
+        }
+        if subscriber.batchMessages == 0 {
+            subscriber.batch = allocator.buffer(capacity: max(256, subscriber.lastBatchBytes))
+            openBatches.append(subscriber)
+        }
+        subscriber.batch.writeImmutableBuffer(frame)
+        subscriber.batchMessages += 1
+    }
+
+    /// Core loop: queue a handshake or a close, after the frames queued before it.
     func enqueue(_ delivery: Delivery, to subscriber: Subscriber) {
+        closeBatch(of: subscriber)
+        append(subscriber, delivery)
+    }
+
+    private func append(_ subscriber: Subscriber, _ delivery: Delivery) {
         if pending.isEmpty { pending.reserveCapacity(pendingCapacity) }
         pending.append((subscriber, delivery))
     }
 
-    var hasPending: Bool { !pending.isEmpty }
+    private func closeBatch(of subscriber: Subscriber) {
+        guard subscriber.batchMessages > 0 else { return }
+        subscriber.lastBatchBytes = subscriber.batch.readableBytes
+        append(subscriber, .frames(subscriber.batch, messages: subscriber.batchMessages))
+        subscriber.batch = ByteBuffer()
+        subscriber.batchMessages = 0
+    }
 
     /// Core loop: hand everything queued to the loop.
     func send(from coreLoop: any EventLoop) {
+        for subscriber in openBatches { closeBatch(of: subscriber) }
+        openBatches.removeAll(keepingCapacity: true)
         guard !pending.isEmpty else { return }
+        if loop === coreLoop {
+            // Same thread: deliver in place and keep the array's storage for the next batch.
+            deliver(pending)
+            pending.removeAll(keepingCapacity: true)
+            return
+        }
         let batch = pending
         // Start the next batch at the size of this one so that steady traffic does not regrow.
         pendingCapacity = max(64, batch.count)
         pending = []
-        if loop === coreLoop {
-            deliver(batch)
-        } else {
-            loop.execute { self.deliver(batch) }
-        }
+        loop.execute { self.deliver(batch) }
     }
 
     /// This loop: write a batch and flush every connection it touched once.

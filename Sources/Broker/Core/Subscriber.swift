@@ -1,3 +1,4 @@
+import NIOCore
 import Topics
 
 /// The broker's handle on one WebSocket connection.
@@ -17,6 +18,11 @@ final class Subscriber: Hashable, @unchecked Sendable {
     /// The seq of the last message queued, so that overlapping patterns deliver once.
     var lastQueuedSeq: UInt64 = 0
     var isAttached = false
+    /// Small frames queued in the current batch, copied into one buffer (see LoopOutbox).
+    var batch = ByteBuffer()
+    var batchMessages = 0
+    /// The size of the last batch, to size the next one without regrowing.
+    var lastBatchBytes = 0
 
     // The connection's own loop only.
     var connection: WebSocketConnectionHandler?

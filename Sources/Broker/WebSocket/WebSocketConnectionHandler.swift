@@ -40,10 +40,15 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     private var state = State.awaitingHandshake(early: [])
 
     /// Frames waiting while the channel is not writable; bounded by the slow-consumer limit.
-    private var backlog = CircularBuffer<ByteBuffer>()
+    private var backlog = CircularBuffer<(frames: ByteBuffer, messages: Int)>()
+    private var backlogMessages = 0
     private var backlogBytes = 0
     private let backlogLimit: Int
     private var flushScheduled = false
+    /// The channel's writability, kept from its events: NIO reports crossing the high water
+    /// mark synchronously from the write that crosses it, so this is never stale, and
+    /// reading it costs nothing per message.
+    private var isWritable = true
 
     private var lastInbound = NIODeadline.now()
     private var lastPing = NIODeadline.now()
@@ -81,6 +86,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
         timer = nil
         backlog.removeAll()
         backlogBytes = 0
+        backlogMessages = 0
         subscriber.connection = nil
         subscriber.outbox.counters.connections.wrappingDecrement(ordering: .relaxed)
         let subscriber = self.subscriber
@@ -99,32 +105,35 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
             context.writeAndFlush(wrapOutboundOut(response), promise: nil)
             scheduleTimer()
             for frame in early { handle(frame, context: context) }
-        case .frame(let frame):
+        case .frames(let frames, let messages):
             guard case .open = state else { return }
-            enqueue(frame, context: context)
+            enqueue(frames, messages: messages, context: context)
         case .close(let code):
             guard case .open = state else { return }
             // Shutdown: what is queued goes out first, whatever the writability.
-            while let frame = backlog.popFirst() { write(frame, context: context) }
+            while let entry = backlog.popFirst() { context.write(wrapOutboundOut(entry.frames), promise: nil) }
             backlogBytes = 0
+            backlogMessages = 0
             sendClose(code: code, reason: "server shutting down", context: context)
         }
     }
 
-    private func enqueue(_ frame: ByteBuffer, context: ChannelHandlerContext) {
-        if backlog.isEmpty && context.channel.isWritable {
-            write(frame, context: context)
+    private func enqueue(_ frames: ByteBuffer, messages: Int, context: ChannelHandlerContext) {
+        if backlog.isEmpty && isWritable {
+            write(frames, context: context)
             return
         }
-        backlog.append(frame)
-        backlogBytes += frame.readableBytes
+        backlog.append((frames, messages))
+        backlogBytes += frames.readableBytes
+        backlogMessages += messages
         while backlogBytes > backlogLimit {
             switch configuration.slowConsumer {
             case .disconnect:
-                subscriber.outbox.droppedSinceBatch += backlog.count
+                subscriber.outbox.droppedSinceBatch += backlogMessages
                 subscriber.outbox.counters.slowDisconnects.wrappingIncrement(ordering: .relaxed)
                 backlog.removeAll()
                 backlogBytes = 0
+                backlogMessages = 0
                 sendClose(code: CloseCode.policyViolation, reason: "slow consumer", context: context)
                 // A jammed client would take minutes to drain what the kernel still holds
                 // for it: reset the connection so that memory is released now.
@@ -133,15 +142,16 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
                 return
             case .drop:
                 let oldest = backlog.removeFirst()
-                backlogBytes -= oldest.readableBytes
-                subscriber.outbox.droppedSinceBatch += 1
+                backlogBytes -= oldest.frames.readableBytes
+                backlogMessages -= oldest.messages
+                subscriber.outbox.droppedSinceBatch += oldest.messages
             }
         }
     }
 
-    private func write(_ frame: ByteBuffer, context: ChannelHandlerContext) {
-        subscriber.outbox.bytesOutSinceBatch += frame.readableBytes
-        context.write(wrapOutboundOut(frame), promise: nil)
+    private func write(_ frames: ByteBuffer, context: ChannelHandlerContext) {
+        subscriber.outbox.bytesOutSinceBatch += frames.readableBytes
+        context.write(wrapOutboundOut(frames), promise: nil)
         if !flushScheduled {
             flushScheduled = true
             subscriber.outbox.scheduleFlush(self)
@@ -154,11 +164,13 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, case .open = state {
-            while context.channel.isWritable, let frame = backlog.popFirst() {
-                backlogBytes -= frame.readableBytes
-                subscriber.outbox.bytesOutSinceBatch += frame.readableBytes
-                context.write(wrapOutboundOut(frame), promise: nil)
+        isWritable = context.channel.isWritable
+        if isWritable, case .open = state {
+            while context.channel.isWritable, let entry = backlog.popFirst() {
+                backlogBytes -= entry.frames.readableBytes
+                backlogMessages -= entry.messages
+                subscriber.outbox.bytesOutSinceBatch += entry.frames.readableBytes
+                context.write(wrapOutboundOut(entry.frames), promise: nil)
             }
             context.flush()
             subscriber.outbox.publishCounters()

@@ -1,0 +1,14 @@
+#include "CMallocTuning.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+
+int herald_set_malloc_trim_threshold(int bytes) {
+    return mallopt(M_TRIM_THRESHOLD, bytes);
+}
+#else
+int herald_set_malloc_trim_threshold(int bytes) {
+    (void)bytes;
+    return 0;
+}
+#endif
