@@ -46,11 +46,17 @@ final class LoopOutbox: @unchecked Sendable {
     /// `client_no_context_takeover`, so no connection needs inflate state of its own.
     private(set) lazy var decompressor: MessageDecompressor? = try? MessageDecompressor(windowBits: 15, noContextTakeover: true)
     private var needFlush: [WebSocketConnectionHandler] = []
+    /// Open connections, for pings and idle timeouts: one repeated task per loop walks
+    /// them, instead of a timer (and its promise) per connection.
+    private var swept: [WebSocketConnectionHandler] = []
+    private var sweepTask: RepeatedTask?
+    private let sweepInterval: TimeAmount
     var bytesOutSinceBatch = 0
     var droppedSinceBatch = 0
 
-    init(loop: any EventLoop) {
+    init(loop: any EventLoop, sweepInterval: TimeAmount) {
         self.loop = loop
+        self.sweepInterval = sweepInterval
     }
 
     /// Core loop: queue one frame for `subscriber`.
@@ -64,7 +70,7 @@ final class LoopOutbox: @unchecked Sendable {
             subscriber.batch = allocator.buffer(capacity: max(256, subscriber.lastBatchBytes))
             openBatches.append(subscriber)
         }
-        subscriber.batch.writeImmutableBuffer(frame)
+        subscriber.batch!.writeImmutableBuffer(frame)
         subscriber.batchMessages += 1
     }
 
@@ -80,10 +86,10 @@ final class LoopOutbox: @unchecked Sendable {
     }
 
     private func closeBatch(of subscriber: Subscriber) {
-        guard subscriber.batchMessages > 0 else { return }
-        subscriber.lastBatchBytes = subscriber.batch.readableBytes
-        append(subscriber, .frames(subscriber.batch, messages: subscriber.batchMessages))
-        subscriber.batch = ByteBuffer()
+        guard let batch = subscriber.batch else { return }
+        subscriber.batch = nil
+        subscriber.lastBatchBytes = batch.readableBytes
+        append(subscriber, .frames(batch, messages: subscriber.batchMessages))
         subscriber.batchMessages = 0
     }
 
@@ -118,6 +124,34 @@ final class LoopOutbox: @unchecked Sendable {
     /// This loop: `connection` wrote without flushing and wants a flush at the batch's end.
     func scheduleFlush(_ connection: WebSocketConnectionHandler) {
         needFlush.append(connection)
+    }
+
+    /// This loop: include `connection` in the sweep.
+    func startSweeping(_ connection: WebSocketConnectionHandler) {
+        guard connection.sweepIndex < 0 else { return }
+        connection.sweepIndex = swept.count
+        swept.append(connection)
+        if sweepTask == nil {
+            sweepTask = loop.scheduleRepeatedTask(initialDelay: sweepInterval, delay: sweepInterval) { [self] _ in sweep() }
+        }
+    }
+
+    /// This loop: drop `connection` from the sweep (swap-remove, O(1)).
+    func stopSweeping(_ connection: WebSocketConnectionHandler) {
+        let index = connection.sweepIndex
+        guard index >= 0 else { return }
+        let last = swept.removeLast()
+        if last !== connection {
+            swept[index] = last
+            last.sweepIndex = index
+        }
+        connection.sweepIndex = -1
+    }
+
+    private func sweep() {
+        let now = NIODeadline.now()
+        // A connection may leave the list while it is swept (idle close): walk a copy.
+        for connection in swept { connection.sweep(now: now) }
     }
 
     /// This loop: move what the loop counted locally into the atomics STATS reads.

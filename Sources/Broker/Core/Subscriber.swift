@@ -19,7 +19,8 @@ final class Subscriber: Hashable, @unchecked Sendable {
     var lastQueuedSeq: UInt64 = 0
     var isAttached = false
     /// Small frames queued in the current batch, copied into one buffer (see LoopOutbox).
-    var batch = ByteBuffer()
+    /// nil between batches, so that an idle subscriber holds no buffer.
+    var batch: ByteBuffer?
     var batchMessages = 0
     /// The size of the last batch, to size the next one without regrowing.
     var lastBatchBytes = 0

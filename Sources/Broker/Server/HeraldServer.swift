@@ -42,7 +42,9 @@ final class HeraldServer: Sendable {
         try SocketFile.prepare(configuration.socketPath)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         let loops = Array(group.makeIterator())
-        let outboxes = loops.map { LoopOutbox(loop: $0) }
+        // Sweep often enough that pings and idle closes are at most a quarter late.
+        let sweepSeconds = min(1, max(0.01, min(configuration.pingIntervalSeconds, configuration.idleTimeoutSeconds) / 4))
+        let outboxes = loops.map { LoopOutbox(loop: $0, sweepInterval: .nanoseconds(Int64(sweepSeconds * 1e9))) }
         let core = BrokerCore(loop: loops[0], outboxes: outboxes, configuration: configuration)
         let listener = ListenerContext(core: core, configuration: configuration)
         do {

@@ -40,7 +40,8 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     private var state = State.awaitingHandshake(early: [])
 
     /// Frames waiting while the channel is not writable; bounded by the slow-consumer limit.
-    private var backlog = CircularBuffer<(frames: ByteBuffer, messages: Int)>()
+    /// Capacity 1 to start: most connections never fall behind, and each slot costs memory.
+    private var backlog = CircularBuffer<(frames: ByteBuffer, messages: Int)>(initialCapacity: 1)
     private var backlogMessages = 0
     private var backlogBytes = 0
     private let backlogLimit: Int
@@ -52,7 +53,10 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
 
     private var lastInbound = NIODeadline.now()
     private var lastPing = NIODeadline.now()
-    private var timer: Scheduled<Void>?
+    /// Only while closing: the wait for the client's close frame.
+    private var closeTimer: Scheduled<Void>?
+    /// This connection's place in its loop's sweep list (see `LoopOutbox.sweep`).
+    var sweepIndex = -1
 
     init(subscriber: Subscriber, core: BrokerCore, mode: Mode, compressed: Bool, configuration: BrokerConfiguration) {
         self.subscriber = subscriber
@@ -82,8 +86,9 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
 
     private func markClosed() {
         state = .closed
-        timer?.cancel()
-        timer = nil
+        closeTimer?.cancel()
+        closeTimer = nil
+        subscriber.outbox.stopSweeping(self)
         backlog.removeAll()
         backlogBytes = 0
         backlogMessages = 0
@@ -103,7 +108,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
             guard case .awaitingHandshake(let early) = state else { return }
             state = .open
             context.writeAndFlush(wrapOutboundOut(response), promise: nil)
-            scheduleTimer()
+            subscriber.outbox.startSweeping(self)
             for frame in early { handle(frame, context: context) }
         case .frames(let frames, let messages):
             guard case .open = state else { return }
@@ -287,22 +292,13 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
         payload.writeString(String(reason.utf8.prefix(120)) ?? "")
         let frame = FrameHeader.frame(opcode: .connectionClose, payload: payload, allocator: context.channel.allocator)
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
-        timer?.cancel()
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeTimeout) { context.close(promise: nil) }
+        subscriber.outbox.stopSweeping(self)
+        closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeTimeout) { context.close(promise: nil) }
     }
 
-    private func scheduleTimer() {
-        guard let context else { return }
-        let now = NIODeadline.now()
-        let idleAt = lastInbound + .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9))
-        let pingAt = lastPing + .nanoseconds(Int64(configuration.pingIntervalSeconds * 1e9))
-        let next = max(min(idleAt, pingAt), now + .milliseconds(10))
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: next) { [self] in tick() }
-    }
-
-    private func tick() {
+    /// Called by the loop's sweep: close an idle connection, ping a quiet one.
+    func sweep(now: NIODeadline) {
         guard let context, case .open = state else { return }
-        let now = NIODeadline.now()
         if now - lastInbound >= .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)) {
             sendClose(code: CloseCode.goingAway, reason: "idle timeout", context: context)
             return
@@ -312,6 +308,5 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
             let ping = FrameHeader.frame(opcode: .ping, payload: ByteBuffer(), allocator: context.channel.allocator)
             context.writeAndFlush(wrapOutboundOut(ping), promise: nil)
         }
-        scheduleTimer()
     }
 }
