@@ -47,5 +47,12 @@ test-swift: deps
 test-interop: build venv
 	HERALD_BIN=$(abspath $(HERALD_DEBUG)) $(PY) -m pytest tests/interop -q -p no:cacheprovider
 
+# Benchmarks: see BENCHMARKS.md for the figures and the machine they were taken on.
+bench: release
+	@echo "start a broker (make run), then: $(HERALD_RELEASE) bench --help"
+
+bench-compare: release venv
+	$(PY) bench/compare.py --herald $(HERALD_RELEASE)
+
 clean:
 	rm -rf .build .build-* $(VENV) fuzz-out

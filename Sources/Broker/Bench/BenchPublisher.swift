@@ -28,7 +28,24 @@ final class BenchPublisher: ChannelInboundHandler {
         self.window = max(window, 1)
         self.rate = rate
         self.finished = finished
-        self.padding = Array(repeating: UInt8(ascii: "x"), count: max(size, 17) - 17)
+        self.padding = Self.tickLikePadding(count: max(size, 17) - 17)
+    }
+
+    /// Filler that compresses about as well as a JSON price tick does, so that compressed
+    /// runs measure realistic work and wire sizes rather than a run of one letter.
+    static func tickLikePadding(count: Int) -> [UInt8] {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var text = Array(#","sym":"AAPL","bid":189.2,"ask":189.3,"vol":,"venue":"XNAS""#.utf8)
+        let digits = Array("0123456789".utf8)
+        while text.count < count {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            text.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: "\"")])
+            let letters = Array("abcdefghij".utf8)
+            for shift in [50, 54, 58] { text.append(letters[Int(state >> UInt64(shift)) % 10]) }
+            text.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+            for shift in stride(from: 8, to: 48, by: 8) { text.append(digits[Int(state >> UInt64(shift)) % 10]) }
+        }
+        return Array(text.prefix(count))
     }
 
     func channelActive(context: ChannelHandlerContext) {

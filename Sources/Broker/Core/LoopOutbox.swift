@@ -29,7 +29,8 @@ final class LoopCounters: Sendable {
 /// copied. When the core's turn ends the batch goes to the loop with one `execute`: one
 /// thread hop per loop per batch, and one write and one flush per connection.
 final class LoopOutbox: @unchecked Sendable {
-    /// Frames up to this size are copied into the subscriber's batch buffer.
+    /// Frames up to this size are copied into the subscriber's batch buffer when a batch
+    /// holds more than one.
     static let coalesceLimit = 1024
 
     let loop: any EventLoop
@@ -66,11 +67,19 @@ final class LoopOutbox: @unchecked Sendable {
             append(subscriber, .frames(frame, messages: 1))
             return
         }
-        if subscriber.batchMessages == 0 {
-            subscriber.batch = allocator.buffer(capacity: max(256, subscriber.lastBatchBytes))
+        switch subscriber.batchMessages {
+        case 0:
+            // A lone message goes out as the shared frame itself; a copy starts with the second.
+            subscriber.batch = frame
             openBatches.append(subscriber)
+        case 1:
+            var batch = allocator.buffer(capacity: max(2 * frame.readableBytes + 64, subscriber.lastBatchBytes))
+            batch.writeImmutableBuffer(subscriber.batch!)
+            batch.writeImmutableBuffer(frame)
+            subscriber.batch = batch
+        default:
+            subscriber.batch!.writeImmutableBuffer(frame)
         }
-        subscriber.batch!.writeImmutableBuffer(frame)
         subscriber.batchMessages += 1
     }
 

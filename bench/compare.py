@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""`make bench-compare`: herald and a Python `websockets` broadcast server under the same
+load from `herald bench`, in one run, broker pinned to CPU 0 and load tool to CPU 1.
+Prints a Markdown table of medians and herald's ratio to the peer.
+
+    bench/compare.py [--runs 3] [--herald .build/release/herald]
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def start(command):
+    process = subprocess.Popen(["taskset", "-c", "0", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    match = re.search(r"ws://([\d.]+):(\d+) socket (\S+)", line)
+    if not match:
+        process.kill()
+        sys.exit(f"broker did not start: {line!r} {process.stderr.read()}")
+    return process, f"ws://{match.group(1)}:{match.group(2)}", match.group(3)
+
+
+def stop(process):
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def bench(herald, url, sock, *args):
+    result = subprocess.run(["taskset", "-c", "1", herald, "bench", "--url", url, "--socket", sock, "--json", *args],
+                            capture_output=True, text=True, timeout=900)
+    if not result.stdout.strip():
+        return {"error": result.stderr.strip()}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def brokers(herald, workdir):
+    return {
+        "herald": lambda: start([herald, "serve", "--listen", "127.0.0.1:0", "--socket", os.path.join(workdir, "herald.sock"),
+                                 "--threads", "1", "--max-connections", "100000"]),
+        "python websockets": lambda: start([sys.executable, os.path.join(HERE, "peer_websockets.py"), "--listen", "127.0.0.1:0",
+                                            "--socket", os.path.join(workdir, "peer.sock")]),
+    }
+
+
+# (name, metric, better, bench arguments per broker)
+SCENARIOS = [
+    ("1000 subscribers, 128 B, 32 in flight", "deliveries_per_second", "higher",
+     {"herald": ["--subscribers", "1000", "--messages", "5000", "--size", "128"],
+      "python websockets": ["--subscribers", "1000", "--messages", "500", "--size", "128"]}),
+    ("same, permessage-deflate offered", "deliveries_per_second", "higher",
+     {"herald": ["--subscribers", "1000", "--messages", "5000", "--size", "128", "--compression"],
+      "python websockets": ["--subscribers", "1000", "--messages", "200", "--size", "128", "--compression"]}),
+    ("100 subscribers, 64 B", "deliveries_per_second", "higher",
+     {"herald": ["--subscribers", "100", "--messages", "50000", "--size", "64"],
+      "python websockets": ["--subscribers", "100", "--messages", "5000", "--size", "64"]}),
+    ("latency p99 ms, 1000 msg/s to 1000 subscribers", "latency_p99_ms", "lower",
+     {"herald": ["--subscribers", "1000", "--messages", "3000", "--rate", "1000"],
+      "python websockets": ["--subscribers", "1000", "--messages", "1000", "--rate", "1000", "--timeout", "60"]}),
+    ("idle connection, broker RSS KiB", "broker_rss_per_connection_kib", "lower",
+     {"herald": ["--idle", "2000"], "python websockets": ["--idle", "2000"]}),
+    ("idle connection with deflate, broker RSS KiB", "broker_rss_per_connection_kib", "lower",
+     {"herald": ["--idle", "2000", "--compression"], "python websockets": ["--idle", "2000", "--compression"]}),
+]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--herald", default=os.path.join(HERE, "../.build/release/herald"))
+    args = parser.parse_args()
+    workdir = tempfile.mkdtemp(prefix="herald-compare-")
+    makers = brokers(os.path.abspath(args.herald), workdir)
+    rows = []
+    for name, metric, better, arguments in SCENARIOS:
+        medians = {}
+        for broker, make in makers.items():
+            values = []
+            for _ in range(args.runs):
+                # Memory is measured on a fresh broker each time; throughput reuses one per run too.
+                process, url, sock = make()
+                time.sleep(0.3)
+                result = bench(os.path.abspath(args.herald), url, sock, *arguments[broker])
+                stop(process)
+                value = result.get(metric)
+                if isinstance(value, (int, float)) and (result.get("lost", 0) == 0 or metric.startswith("broker_rss")):
+                    values.append(float(value))
+                else:
+                    print(f"  {broker} / {name}: {result.get('errors') or result.get('error') or 'lost ' + str(result.get('lost'))}",
+                          file=sys.stderr)
+            medians[broker] = statistics.median(values) if values else None
+            print(f"  {name} / {broker}: {values}", file=sys.stderr)
+        rows.append((name, better, medians))
+    print(f"| scenario | herald | python websockets | herald vs peer |")
+    print(f"| --- | --- | --- | --- |")
+    for name, better, medians in rows:
+        ours, peer = medians.get("herald"), medians.get("python websockets")
+        if ours and peer:
+            ratio = ours / peer if better == "higher" else peer / ours
+            verdict = f"{ratio:.1f}x {'better' if ratio >= 1 else 'worse'}"
+        else:
+            verdict = "n/a"
+        fmt = lambda v: "failed" if v is None else (f"{v:,.0f}" if v >= 100 else f"{v:.2f}")
+        print(f"| {name} | {fmt(ours)} | {fmt(peer)} | {verdict} |")
+
+
+if __name__ == "__main__":
+    main()
