@@ -47,6 +47,18 @@ test-swift: deps
 test-interop: build venv
 	HERALD_BIN=$(abspath $(HERALD_DEBUG)) $(PY) -m pytest tests/interop -q -p no:cacheprovider
 
+# libFuzzer, each target for FUZZ_SECONDS; seeds in Fuzz/Corpus, new inputs and crashes in fuzz-out/.
+FUZZ_TARGETS ?= FuzzPublisherParser FuzzJSONRequest FuzzExtensions FuzzInflate FuzzFrames FuzzHTTPUpgrade
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@for target in $(FUZZ_TARGETS); do \
+	  HERALD_FUZZ=1 $(SWIFT) build --scratch-path .build-fuzz --product $$target \
+	    -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing || exit 1; \
+	  mkdir -p fuzz-out/$$target; \
+	  .build-fuzz/debug/$$target -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz-out/$$target- \
+	    fuzz-out/$$target Fuzz/Corpus/$$target || exit 1; \
+	done
+
 # Benchmarks: see BENCHMARKS.md for the figures and the machine they were taken on.
 bench: release
 	@echo "start a broker (make run), then: $(HERALD_RELEASE) bench --help"

@@ -4,7 +4,8 @@ import PackageDescription
 let package = Package(
     name: "herald",
     products: [
-        .executable(name: "herald", targets: ["Broker"]),
+        .executable(name: "herald", targets: ["herald"]),
+        .library(name: "Broker", targets: ["Broker"]),
         .library(name: "Deflate", targets: ["Deflate"]),
         .library(name: "Topics", targets: ["Topics"]),
     ],
@@ -29,6 +30,10 @@ let package = Package(
         .target(name: "Topics"),
         .target(name: "CMallocTuning"),
         .executableTarget(
+            name: "herald",
+            dependencies: ["Broker", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .target(
             name: "Broker",
             dependencies: [
                 "CMallocTuning",
@@ -56,8 +61,24 @@ let package = Package(
     ]
 )
 
-for target in package.targets where target.type != .system && target.name != "CMallocTuning" {
+for target in package.targets where target.type != .system && !target.name.hasPrefix("C") {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .enableUpcomingFeature("ExistentialAny"),
     ]
+}
+
+// libFuzzer targets (`make fuzz`), only declared when asked for, so that ordinary builds
+// and CI do not compile them. Each is built with `-sanitize=fuzzer,address`.
+if Context.environment["HERALD_FUZZ"] == "1" {
+    package.targets.append(.target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
+    let fuzzDependencies: [Target.Dependency] = [
+        "Broker", "Deflate", "CFuzzerDriver",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOEmbedded", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOWebSocket", package: "swift-nio"),
+    ]
+    for name in ["FuzzPublisherParser", "FuzzJSONRequest", "FuzzExtensions", "FuzzInflate", "FuzzFrames", "FuzzHTTPUpgrade"] {
+        package.targets.append(.executableTarget(name: name, dependencies: fuzzDependencies, path: "Fuzz/\(name)"))
+    }
 }

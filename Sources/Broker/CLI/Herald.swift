@@ -4,11 +4,12 @@ import ArgumentParser
 import Glibc
 #endif
 
-@main
-struct Herald: AsyncParsableCommand {
+public struct Herald: AsyncParsableCommand {
     static let version = "0.1.0"
 
-    static let configuration = CommandConfiguration(
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "herald",
         abstract: "A push notification broker: WebSocket subscribers, Unix-socket publishers.",
         version: version,
