@@ -6,7 +6,7 @@ PY      := $(VENV)/bin/python
 HERALD_DEBUG   := .build/debug/herald
 HERALD_RELEASE := .build/release/herald
 
-.PHONY: all build release run test test-swift test-interop deps venv fuzz bench bench-compare clean
+.PHONY: all build release run test test-swift test-interop deps venv fuzz bench benchmarks bench-compare clean
 
 all: build
 
@@ -62,6 +62,10 @@ fuzz: deps
 # Benchmarks: see BENCHMARKS.md for the figures and the machine they were taken on.
 bench: release
 	@echo "start a broker (make run), then: $(HERALD_RELEASE) bench --help"
+
+# Micro-benchmarks with allocation counts (ordo-one/benchmark), in their own build folder.
+benchmarks: deps
+	HERALD_BENCHMARKS=1 $(SWIFT) package --scratch-path .build-benchmarks benchmark --target HeraldBenchmarks
 
 bench-compare: release venv
 	$(PY) bench/compare.py --herald $(HERALD_RELEASE)

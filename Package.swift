@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -81,4 +81,24 @@ if Context.environment["HERALD_FUZZ"] == "1" {
     for name in ["FuzzPublisherParser", "FuzzJSONRequest", "FuzzExtensions", "FuzzInflate", "FuzzFrames", "FuzzHTTPUpgrade"] {
         package.targets.append(.executableTarget(name: name, dependencies: fuzzDependencies, path: "Fuzz/\(name)"))
     }
+}
+
+// Micro-benchmarks (ordo-one/benchmark): `make benchmarks`. Declared only when asked for, so
+// that ordinary builds and CI do not fetch or build the benchmark framework.
+if Context.environment["HERALD_BENCHMARKS"] == "1" {
+    package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "HeraldBenchmarks",
+            dependencies: [
+                "Broker", "Deflate", "Topics",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            path: "Benchmarks/HeraldBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
 }

@@ -78,6 +78,13 @@ def test_errors_are_one_line_and_non_zero(broker, tmp_path):
     assert bad_pattern.returncode != 0 and "invalid topic" in bad_pattern.stderr
 
 
+def test_usage_errors_are_one_line():
+    for args in (["publish"], ["serve", "--bogus"], ["subscribe"], ["nonsense"]):
+        result = run(*args)
+        assert result.returncode != 0, args
+        assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+
+
 def test_stats_cli(broker):
     b = broker()
     b.publish("x", "1")

@@ -2,7 +2,7 @@ import NIOCore
 import Topics
 
 /// Every setting of `herald serve`, with the defaults of CONTRACT §1 and §6.
-struct BrokerConfiguration: Sendable {
+package struct BrokerConfiguration: Sendable {
     enum SlowConsumerPolicy: String, Sendable, CaseIterable {
         case disconnect
         case drop
@@ -13,9 +13,9 @@ struct BrokerConfiguration: Sendable {
     var socketPath = "./herald.sock"
     /// Event-loop threads; the first also owns the broker's shared state.
     var threads = System.coreCount
-    var historyPerTopic = 100
+    package var historyPerTopic = 100
     var compression = true
-    var compressionThreshold = 64
+    package var compressionThreshold = 64
     var deflateWindowBits = 15
     var deflateMemoryLevel = 8
     var maxMessageBytes = 1 << 20
@@ -30,6 +30,8 @@ struct BrokerConfiguration: Sendable {
     var maxLineBytes = 1024
     var allowClientPublish: [TopicPattern] = []
     var shutdownGraceSeconds = 5.0
+
+    package init() {}
 
     func allowsClientPublish(to topic: TopicName) -> Bool {
         allowClientPublish.contains { $0.matches(topic) }

@@ -10,10 +10,10 @@ import Topics
 /// WebSocket connections on other loops reach it with one `execute` per request.
 /// `@unchecked Sendable` so other loops can hold the reference; every entry point asserts
 /// it runs on `loop`.
-final class BrokerCore: @unchecked Sendable {
-    struct PublishResult {
-        var seq: UInt64
-        var deliveries: Int
+package final class BrokerCore: @unchecked Sendable {
+    package struct PublishResult {
+        package var seq: UInt64
+        package var deliveries: Int
     }
 
     let loop: any EventLoop
@@ -34,7 +34,7 @@ final class BrokerCore: @unchecked Sendable {
     private var delivered = 0
     var publishers = 0
 
-    init(loop: any EventLoop, outboxes: [LoopOutbox], configuration: BrokerConfiguration) {
+    package init(loop: any EventLoop, outboxes: [LoopOutbox], configuration: BrokerConfiguration) {
         self.loop = loop
         self.outboxes = outboxes
         self.configuration = configuration
@@ -49,7 +49,7 @@ final class BrokerCore: @unchecked Sendable {
     /// Registers a connection whose handshake passed. In raw mode its pattern is subscribed
     /// before the 101 response is queued, so nothing published after the client sees the
     /// 101 can miss it; retained messages follow the 101.
-    func attach(_ subscriber: Subscriber, handshake: ByteBuffer, rawPattern: TopicPattern?) {
+    package func attach(_ subscriber: Subscriber, handshake: ByteBuffer, rawPattern: TopicPattern?) {
         loop.assertInEventLoop()
         guard !isShuttingDown else { return }
         subscriber.isAttached = true
@@ -77,7 +77,7 @@ final class BrokerCore: @unchecked Sendable {
 
     // MARK: Publishing
 
-    func publish(topic: TopicName, payload: ByteBuffer, retain: Bool) -> PublishResult {
+    package func publish(topic: TopicName, payload: ByteBuffer, retain: Bool) -> PublishResult {
         loop.assertInEventLoop()
         seq += 1
         let message = PublishedMessage(topic: topic, seq: seq, payload: payload)

@@ -28,7 +28,7 @@ final class LoopCounters: Sendable {
 /// down a pipeline, and the batch leaves in one write); large frames stay shared, never
 /// copied. When the core's turn ends the batch goes to the loop with one `execute`: one
 /// thread hop per loop per batch, and one write and one flush per connection.
-final class LoopOutbox: @unchecked Sendable {
+package final class LoopOutbox: @unchecked Sendable {
     /// Frames up to this size are copied into the subscriber's batch buffer when a batch
     /// holds more than one.
     static let coalesceLimit = 1024
@@ -55,7 +55,7 @@ final class LoopOutbox: @unchecked Sendable {
     var bytesOutSinceBatch = 0
     var droppedSinceBatch = 0
 
-    init(loop: any EventLoop, sweepInterval: TimeAmount) {
+    package init(loop: any EventLoop, sweepInterval: TimeAmount) {
         self.loop = loop
         self.sweepInterval = sweepInterval
     }

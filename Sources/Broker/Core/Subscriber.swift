@@ -7,7 +7,7 @@ import Topics
 /// that split: the `let`s are immutable; the core-loop fields are touched only on the core
 /// loop (matching, dedup, subscription count); `connection` only on the connection's own
 /// loop. Nothing is locked because nothing is shared.
-final class Subscriber: Hashable, @unchecked Sendable {
+package final class Subscriber: Hashable, @unchecked Sendable {
     let wireForm: WireForm
     let outbox: LoopOutbox
     /// The connection's address, for log lines.
@@ -28,12 +28,12 @@ final class Subscriber: Hashable, @unchecked Sendable {
     // The connection's own loop only.
     var connection: WebSocketConnectionHandler?
 
-    init(wireForm: WireForm, outbox: LoopOutbox, peer: String) {
+    package init(wireForm: WireForm, outbox: LoopOutbox, peer: String) {
         self.wireForm = wireForm
         self.outbox = outbox
         self.peer = peer
     }
 
-    static func == (lhs: Subscriber, rhs: Subscriber) -> Bool { lhs === rhs }
-    func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+    package static func == (lhs: Subscriber, rhs: Subscriber) -> Bool { lhs === rhs }
+    package func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }

@@ -1,8 +1,8 @@
 /// The bytes a subscriber receives for a message depend only on its mode and its
 /// compression window, so subscribers are grouped by this and each group's frame is
 /// encoded once per message.
-struct WireForm: Hashable, Sendable {
-    enum Mode: UInt8, Sendable {
+package struct WireForm: Hashable, Sendable {
+    package enum Mode: UInt8, Sendable {
         case raw
         case json
     }
@@ -10,6 +10,11 @@ struct WireForm: Hashable, Sendable {
     var mode: Mode
     /// The compressor window for permessage-deflate, 0 when the connection is uncompressed.
     var deflateWindowBits: UInt8
+
+    package init(mode: Mode, deflateWindowBits: UInt8) {
+        self.mode = mode
+        self.deflateWindowBits = deflateWindowBits
+    }
 
     var isCompressed: Bool { deflateWindowBits != 0 }
 }

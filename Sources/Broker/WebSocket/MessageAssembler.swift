@@ -4,8 +4,8 @@ import NIOWebSocket
 /// The inbound half of RFC 6455 as a pure state machine: frames in, whole messages and
 /// protocol verdicts out. It knows nothing of channels, so every rule is testable with
 /// frames alone.
-struct MessageAssembler {
-    enum Event: Equatable {
+package struct MessageAssembler {
+    package enum Event: Equatable {
         /// Nothing to act on yet (a fragment was buffered, or a pong arrived).
         case none
         /// A whole data message; `compressed` when RSV1 was set on its first frame.
@@ -27,12 +27,12 @@ struct MessageAssembler {
     let compressionNegotiated: Bool
     private var fragments: Fragments?
 
-    init(maxMessageBytes: Int, compressionNegotiated: Bool) {
+    package init(maxMessageBytes: Int, compressionNegotiated: Bool) {
         self.maxMessageBytes = maxMessageBytes
         self.compressionNegotiated = compressionNegotiated
     }
 
-    mutating func receive(_ frame: WebSocketFrame) -> Event {
+    package mutating func receive(_ frame: WebSocketFrame) -> Event {
         guard frame.maskKey != nil else { return .fail(code: CloseCode.protocolError, reason: "client frames must be masked") }
         guard !frame.rsv2, !frame.rsv3 else { return .fail(code: CloseCode.protocolError, reason: "reserved bits set") }
         switch frame.opcode {
