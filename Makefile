@@ -6,7 +6,7 @@ PY      := $(VENV)/bin/python
 HERALD_DEBUG   := .build/debug/herald
 HERALD_RELEASE := .build/release/herald
 
-.PHONY: all build release run test test-swift test-interop deps venv fuzz bench benchmarks bench-compare clean
+.PHONY: all build release run test test-swift test-interop deps venv browser fuzz bench benchmarks bench-compare clean
 
 all: build
 
@@ -38,13 +38,24 @@ $(VENV)/.installed: tests/requirements.txt
 
 venv: $(VENV)/.installed
 
+# The browser interop test drives Debian's chromium headless; as root we install it.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium for the browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is not installed: the browser test will be skipped (sudo apt-get install chromium)" >&2; \
+	  fi; \
+	fi
+
 test: test-swift test-interop
 
 test-swift: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-test-interop: build venv
+test-interop: build venv browser
 	HERALD_BIN=$(abspath $(HERALD_DEBUG)) $(PY) -m pytest tests/interop -q -p no:cacheprovider
 
 # libFuzzer, each target for FUZZ_SECONDS; seeds in Fuzz/Corpus, new inputs and crashes in fuzz-out/.

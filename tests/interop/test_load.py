@@ -187,7 +187,7 @@ def test_sigterm_under_load_closes_everyone_with_1001(broker):
     codes = []
 
     async def main():
-        clients = [await connect(b.url + "/topics/load.>", max_queue=None) for _ in range(500)]
+        clients = [await connect(b.url + "/topics/load.>", max_queue=None) for _ in range(2000)]
         stop = threading.Event()
 
         def publisher():
@@ -218,7 +218,7 @@ def test_sigterm_under_load_closes_everyone_with_1001(broker):
         thread.join()
 
     asyncio.run(main())
-    assert codes == [1001] * 500
+    assert codes == [1001] * 2000
     assert not os.path.exists(b.socket_path)
 
 

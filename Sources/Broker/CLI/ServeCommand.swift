@@ -62,6 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
         // glibc's default (trim at 128 KiB) hands those pages back and faults them in again
         // every batch. Keeping up to 16 MiB of freed heap removes that (BENCHMARKS.md).
         _ = herald_set_malloc_trim_threshold(16 << 20)
+        Self.raiseOpenFileLimit()
         let server: HeraldServer
         do {
             server = try await HeraldServer.start(configuration)
@@ -72,6 +73,15 @@ struct ServeCommand: AsyncParsableCommand {
         printFlushed(server.readyLine)
         await signals.wait()
         await server.shutdown()
+    }
+
+    /// Each connection is a file descriptor, and many systems start processes with a soft
+    /// limit of 1024: take the hard limit, as servers of this kind do.
+    static func raiseOpenFileLimit() {
+        var limits = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits) == 0, limits.rlim_cur < limits.rlim_max else { return }
+        limits.rlim_cur = limits.rlim_max
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits)
     }
 
     func makeConfiguration() throws -> BrokerConfiguration {
