@@ -117,3 +117,14 @@ def test_config_file(tmp_path):
     bad.write_text("history = lots\n")
     result = run("serve", "--config", str(bad), "--socket", socket_path)
     assert result.returncode != 0 and "bad.toml:1" in result.stderr
+
+
+def test_signal_right_after_ready_line_is_not_lost(tmp_path):
+    """The ready line promises the broker is up; a signal sent the instant it appears
+    must still stop it (a lazily armed handler once lost it)."""
+    for i in range(20):
+        process = subprocess.Popen([HERALD, "serve", "--listen", "127.0.0.1:0", "--socket", str(tmp_path / f"s{i}.sock")],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert "herald ready" in process.stdout.readline()
+        process.send_signal(signal.SIGTERM if i % 2 else signal.SIGINT)
+        assert process.wait(10) == 0

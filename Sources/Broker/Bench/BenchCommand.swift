@@ -40,7 +40,7 @@ struct BenchCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let (host, port) = try parseURL(url)
+        let (host, port) = try WebSocketURL.hostAndPort(url)
         let socketPath = socket ?? DefaultSocket.path
         guard let brokerPID = try? UnixSocket.peerPID(socketPath) else { fail("cannot reach the broker at \(socketPath)") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -165,13 +165,6 @@ struct BenchCommand: AsyncParsableCommand {
             if try await loop.submit(condition).get() { return }
             try await Task.sleep(nanoseconds: 5_000_000)
         }
-    }
-
-    private func parseURL(_ url: String) throws -> (String, Int) {
-        guard url.hasPrefix("ws://"), let colon = url.dropFirst(5).lastIndex(of: ":"),
-            let port = Int(url[url.index(after: colon)...].prefix { $0.isNumber })
-        else { throw CommandFailure("--url takes ws://HOST:PORT") }
-        return (String(url.dropFirst(5)[..<colon]), port)
     }
 }
 

@@ -157,26 +157,41 @@ extension BrokerConfiguration {
     }
 }
 
-/// Waits for the first of some signals, handled on a dispatch queue instead of in a C
-/// signal handler so that the shutdown runs as ordinary code. The sources are only kept
-/// alive here, never touched after `init`, hence `@unchecked Sendable`.
-final class SignalWaiter: @unchecked Sendable {
-    private let sources: [any DispatchSourceSignal]
-    private let stream: AsyncStream<Void>
+/// Waits for the first of some signals. The handlers are installed with `sigaction`
+/// before `init` returns, so a signal sent as soon as the ready line is out is never lost
+/// (a dispatch signal source arms itself asynchronously and can miss it); the handler
+/// only writes a byte to a pipe, and `wait` reads it off the signal context.
+final class SignalWaiter: Sendable {
+    private let readEnd: Int32
 
     init(signals: [Int32]) {
-        let (stream, continuation) = AsyncStream<Void>.makeStream()
-        self.stream = stream
-        sources = signals.map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield() }
-            source.resume()
-            return source
+        var ends: [Int32] = [0, 0]
+        precondition(pipe(&ends) == 0, "pipe: \(errno)")
+        readEnd = ends[0]
+        signalPipeWriteEnd = ends[1]
+        for number in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { _ in
+                var byte: UInt8 = 1
+                _ = write(signalPipeWriteEnd, &byte, 1)
+            }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            sigaction(number, &action, nil)
         }
     }
 
     func wait() async {
-        for await _ in stream { return }
+        let descriptor = readEnd
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                var byte: UInt8 = 0
+                while read(descriptor, &byte, 1) < 0 && errno == EINTR {}
+                continuation.resume()
+            }
+        }
     }
 }
+
+/// Written only once, before any handler is installed; read by the signal handler.
+nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1

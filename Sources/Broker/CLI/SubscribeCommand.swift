@@ -22,7 +22,7 @@ struct SubscribeCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let (host, port) = try parseURL(url)
+            let (host, port) = try WebSocketURL.hostAndPort(url)
             // JSON mode carries each message's topic, which a wildcard subscriber needs.
             let socket = try BlockingWebSocket(host: host, port: port, path: "/ws", offerCompression: !noCompression)
             for (index, pattern) in patterns.enumerated() {
@@ -65,17 +65,5 @@ struct SubscribeCommand: ParsableCommand {
         var buffer = ByteBuffer()
         JSONWriter.write(data, into: &buffer)
         return "\(topic) \(String(buffer: buffer))"
-    }
-
-    private func parseURL(_ url: String) throws -> (String, Int) {
-        guard url.hasPrefix("ws://") else { throw CommandFailure("--url must start with ws://, e.g. ws://127.0.0.1:8080") }
-        var rest = url.dropFirst(5)
-        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else {
-            return (String(rest), 80)
-        }
-        var host = String(rest[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host, port)
     }
 }
