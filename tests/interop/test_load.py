@@ -229,3 +229,16 @@ def test_sigint_also_stops_cleanly(broker):
     assert ws.expect_close() == 1001
     assert b.process.wait(10) == 0
     assert not os.path.exists(b.socket_path)
+
+
+def test_shutdown_does_not_wait_for_half_open_handshakes(broker):
+    b = broker("--shutdown-grace", "3")
+    silent = socket.create_connection(("127.0.0.1", b.port))  # never sends its request
+    ws = RawWebSocket(b.port, "/ws")
+    started = time.time()
+    b.process.send_signal(signal.SIGTERM)
+    assert ws.expect_close() == 1001
+    ws.send_frame(0x8, b"\x03\xe9")  # answer the close handshake
+    assert b.process.wait(10) == 0
+    assert time.time() - started < 1.5, "the silent connection must not hold up the exit"
+    silent.close()

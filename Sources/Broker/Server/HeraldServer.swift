@@ -104,7 +104,10 @@ final class HeraldServer: Sendable {
         SocketFile.remove(configuration.socketPath)
         let core = self.core
         try? await core.loop.submit { core.beginShutdown() }.get()
-        while listener.openConnections.load(ordering: .relaxed) > 0 && NIODeadline.now() < deadline {
+        // Wait for the WebSocket connections to finish their close handshakes; connections
+        // still in their HTTP handshake have nothing queued and simply go with the loops.
+        func openWebSockets() -> Int { core.outboxes.reduce(0) { $0 + $1.counters.connections.load(ordering: .relaxed) } }
+        while openWebSockets() > 0 && NIODeadline.now() < deadline {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
         try? await group.shutdownGracefully()
