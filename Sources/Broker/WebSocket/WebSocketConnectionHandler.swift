@@ -34,7 +34,9 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     let subscriber: Subscriber
     private let core: BrokerCore
     private let mode: Mode
-    private let configuration: BrokerConfiguration
+    /// Read through the core rather than copied: a copy would cost every connection the
+    /// size of the whole settings struct.
+    private var configuration: BrokerConfiguration { core.configuration }
     private var assembler: MessageAssembler
     private var context: ChannelHandlerContext?
     private var state = State.awaitingHandshake(early: [])
@@ -62,7 +64,6 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
         self.subscriber = subscriber
         self.core = core
         self.mode = mode
-        self.configuration = configuration
         self.assembler = MessageAssembler(maxMessageBytes: configuration.maxMessageBytes, compressionNegotiated: compressed)
         // NIO buffers up to half the limit (its high water mark); the backlog holds the rest.
         self.backlogLimit = max(configuration.maxPendingBytes / 2, 1)
