@@ -84,6 +84,10 @@ final class HeraldServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
+            // Each channel keeps its last receive buffer for the next read. Subscribers send
+            // little (a handshake, pongs), so start small: NIO's default of 2 KiB would be
+            // the largest part of an idle connection's memory. It still grows for bursts.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
             .childChannelInitializer { channel in
                 let open = listener.openConnections.wrappingIncrementThenLoad(ordering: .relaxed)
                 channel.closeFuture.whenComplete { _ in listener.openConnections.wrappingDecrement(ordering: .relaxed) }
