@@ -54,7 +54,7 @@ public final class MessageCompressor {
         stream.pointee.next_in = UnsafeMutablePointer(mutating: message.baseAddress?.assumingMemoryBound(to: Bytef.self))
         stream.pointee.avail_in = uInt(message.count)
         // A sync flush ends the message on a byte boundary with an empty stored block.
-        let bound = Int(deflateBound(stream, uLong(message.count))) + 16
+        let bound = Int(deflateBound(stream, uLong(message.count))) + 8
         var finished = false
         while !finished {
             var code = Z_OK

@@ -53,8 +53,9 @@ public final class MessageDecompressor {
         defer { stream.pointee.next_in = nil }
         while true {
             let written = output.writerIndex - start
-            // One byte past the limit is enough to know the limit is crossed.
-            let room = min(limit - written + 1, 64 * 1024)
+            // Grow with what has been inflated so far (small messages stay small), and never
+            // ask for more than one byte past the limit: enough to know it is crossed.
+            let room = min(limit - written + 1, max(output.writableBytes, 1024, min(written, 1 << 20)))
             var outputFull = false
             var code = Z_OK
             output.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { out in

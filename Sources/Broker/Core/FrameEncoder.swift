@@ -48,7 +48,8 @@ final class FrameEncoder {
     /// nil when compression does not make the message smaller.
     private func compressedFrame(_ payload: ByteBuffer, opcode: WebSocketOpcode, windowBits: UInt8) -> ByteBuffer? {
         guard let compressor = compressor(windowBits: windowBits) else { return nil }
-        var buffer = FrameHeader.bufferWithHeadroom(capacity: payload.readableBytes + 16, allocator: allocator)
+        // deflateBound's worst case for a sync-flushed message, so the compressor never regrows it.
+        var buffer = FrameHeader.bufferWithHeadroom(capacity: payload.readableBytes + payload.readableBytes / 1000 + 64, allocator: allocator)
         guard (try? compressor.compress(payload, into: &buffer)) != nil, buffer.readableBytes < payload.readableBytes else {
             return nil
         }
