@@ -35,7 +35,8 @@ final class HeraldServer: Sendable {
     }
 
     var readyLine: String {
-        "herald ready ws://\(configuration.listenHost):\(port) socket \(configuration.socketPath)"
+        let host = configuration.listenHost.contains(":") ? "[\(configuration.listenHost)]" : configuration.listenHost
+        return "herald ready ws://\(host):\(port) socket \(configuration.socketPath)"
     }
 
     static func start(_ configuration: BrokerConfiguration) async throws -> HeraldServer {
