@@ -46,7 +46,7 @@ let benchmarks: @Sendable () -> Void = {
         let core = BrokerCore(loop: loop, outboxes: [outbox], configuration: configuration)
         for index in 0..<1000 {
             let form = WireForm(mode: .raw, deflateWindowBits: index % 2 == 0 ? 15 : 0)
-            core.attach(Subscriber(wireForm: form, outbox: outbox, peer: "bench"), handshake: ByteBuffer(), rawPattern: try! TopicPattern("prices.*"))
+            core.attach(Subscriber(wireForm: form, outbox: outbox), handshake: ByteBuffer(), rawPattern: try! TopicPattern("prices.*"))
         }
         loop.run()
         return (core, loop)

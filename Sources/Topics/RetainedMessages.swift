@@ -23,6 +23,4 @@ public struct RetainedMessages<Message: StoredMessage> {
         found.sort { $0.message.seq < $1.message.seq }
         return found
     }
-
-    public func contains(_ topic: TopicName) -> Bool { tree[topic] != nil }
 }

@@ -60,12 +60,6 @@ public struct TopicTree<Value> {
         try Self.visit(root, pattern.segments[...], &path, body)
     }
 
-    /// Calls `body` for every entry, in no particular order.
-    public func forEach(_ body: (TopicName, Value) throws -> Void) rethrows {
-        var path: [String] = []
-        try Self.visitAll(root, &path, body)
-    }
-
     private static func visit(
         _ node: Node, _ segments: ArraySlice<TopicPattern.Segment>, _ path: inout [String],
         _ body: (TopicName, Value) throws -> Void

@@ -10,8 +10,6 @@ import Topics
 package final class Subscriber: Hashable, @unchecked Sendable {
     let wireForm: WireForm
     let outbox: LoopOutbox
-    /// The connection's address, for log lines.
-    let peer: String
 
     // Core loop only.
     var patterns: Set<TopicPattern> = []
@@ -28,10 +26,9 @@ package final class Subscriber: Hashable, @unchecked Sendable {
     // The connection's own loop only.
     var connection: WebSocketConnectionHandler?
 
-    package init(wireForm: WireForm, outbox: LoopOutbox, peer: String) {
+    package init(wireForm: WireForm, outbox: LoopOutbox) {
         self.wireForm = wireForm
         self.outbox = outbox
-        self.peer = peer
     }
 
     package static func == (lhs: Subscriber, rhs: Subscriber) -> Bool { lhs === rhs }

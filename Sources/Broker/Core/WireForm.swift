@@ -15,6 +15,4 @@ package struct WireForm: Hashable, Sendable {
         self.mode = mode
         self.deflateWindowBits = deflateWindowBits
     }
-
-    var isCompressed: Bool { deflateWindowBits != 0 }
 }

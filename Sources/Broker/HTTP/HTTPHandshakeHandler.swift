@@ -104,7 +104,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
             mode: route == .json ? .json : .raw,
             deflateWindowBits: UInt8(deflate?.serverMaxWindowBits ?? 0)
         )
-        let subscriber = Subscriber(wireForm: form, outbox: outbox, peer: context.remoteAddress?.description ?? "?")
+        let subscriber = Subscriber(wireForm: form, outbox: outbox)
         let mode: WebSocketConnectionHandler.Mode
         let rawPattern: TopicPattern?
         switch route {
