@@ -45,11 +45,13 @@ public struct MessageHistory<Message: StoredMessage> {
     }
 
     public mutating func append(_ message: Message, on topic: TopicName) {
-        var ring = rings[topic] ?? Ring()
-        let wasEmpty = ring.slots.isEmpty
-        ring.append(message, capacity: capacityPerTopic)
-        if wasEmpty && !ring.slots.isEmpty { topicsHoldingMessages += 1 }
-        rings[topic] = ring
+        let capacity = capacityPerTopic
+        let startedHolding = rings.modify(topic, creating: { Ring() }) { ring in
+            let wasEmpty = ring.slots.isEmpty
+            ring.append(message, capacity: capacity)
+            return wasEmpty && !ring.slots.isEmpty
+        }
+        if startedHolding { topicsHoldingMessages += 1 }
     }
 
     /// Whether `topic` holds at least one message.

@@ -23,23 +23,39 @@ public struct TopicTree<Value> {
         }
         set {
             if let newValue {
-                var node = root
-                for segment in topic.segments {
-                    let key = String(segment)
-                    if let next = node.children[key] {
-                        node = next
-                    } else {
-                        let next = Node()
-                        node.children[key] = next
-                        node = next
-                    }
-                }
+                let node = nodeCreating(topic)
                 if node.value == nil { count += 1 }
                 node.value = newValue
             } else if Self.removeValue(topic.segments[...], from: root) {
                 count -= 1
             }
         }
+    }
+
+    /// Mutates the value under `topic` in place, made by `make` first when absent: one walk
+    /// down the tree, and no copy of the value (a history ring is not copied per publish).
+    public mutating func modify<Result>(_ topic: TopicName, creating make: () -> Value, _ body: (inout Value) throws -> Result) rethrows -> Result {
+        let node = nodeCreating(topic)
+        if node.value == nil {
+            node.value = make()
+            count += 1
+        }
+        return try body(&node.value!)
+    }
+
+    private func nodeCreating(_ topic: TopicName) -> Node {
+        var node = root
+        for segment in topic.segments {
+            let key = String(segment)
+            if let next = node.children[key] {
+                node = next
+            } else {
+                let next = Node()
+                node.children[key] = next
+                node = next
+            }
+        }
+        return node
     }
 
     private static func removeValue(_ segments: ArraySlice<Substring>, from node: Node) -> Bool {

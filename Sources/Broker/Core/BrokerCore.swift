@@ -28,7 +28,7 @@ package final class BrokerCore: @unchecked Sendable {
     private var retained = RetainedMessages<PublishedMessage>()
     private var attached: Set<Subscriber> = []
     private var sendScheduled = false
-    private(set) var isShuttingDown = false
+    private var isShuttingDown = false
 
     private var published = 0
     private var delivered = 0
@@ -104,12 +104,6 @@ package final class BrokerCore: @unchecked Sendable {
         return PublishResult(seq: seq, deliveries: deliveries)
     }
 
-    /// A publish from a WebSocket client; nil when the topic is not open to clients.
-    func clientPublish(topic: TopicName, payload: ByteBuffer, retain: Bool) -> PublishResult? {
-        guard configuration.allowsClientPublish(to: topic) else { return nil }
-        return publish(topic: topic, payload: payload, retain: retain)
-    }
-
     // MARK: JSON mode
 
     func handle(_ request: ClientRequest, from subscriber: Subscriber) {
@@ -139,12 +133,12 @@ package final class BrokerCore: @unchecked Sendable {
                 reply(ServerReply.error(id: request.id, code: "invalid_topic", message: error.description), to: subscriber)
                 return
             }
-            // The reply is queued before the message itself reaches the sender's own
-            // subscription, so a client always sees its ok first.
             guard configuration.allowsClientPublish(to: topic) else {
                 reply(ServerReply.error(id: request.id, code: "forbidden", message: "clients may not publish to '\(topic)'"), to: subscriber)
                 return
             }
+            // The reply is queued before the message itself reaches the sender's own
+            // subscription, so a client always sees its ok first.
             reply(ServerReply.ok(id: request.id, epoch: epoch, seq: seq + 1), to: subscriber)
             _ = publish(topic: topic, payload: payload, retain: retain)
         }
@@ -171,7 +165,6 @@ package final class BrokerCore: @unchecked Sendable {
         reply(ServerReply.ok(id: id, epoch: epoch, seq: seq), to: subscriber)
         // Everything below is queued before any later publish, so the hand-over from
         // history to live loses and repeats nothing.
-        let window = subscriber.wireForm.deflateWindowBits
         if let since {
             let sameEpoch = clientEpoch == nil || clientEpoch == epoch
             let replay = history.replay(matching: pattern, since: sameEpoch ? since : 0)
@@ -185,7 +178,7 @@ package final class BrokerCore: @unchecked Sendable {
             }
         } else if isNew {
             for (_, message) in retained.messages(matching: pattern) {
-                subscriber.outbox.enqueue(frame: encoder.retainedFrame(message, deflateWindowBits: window), to: subscriber)
+                subscriber.outbox.enqueue(frame: encoder.retainedFrame(message, deflateWindowBits: subscriber.wireForm.deflateWindowBits), to: subscriber)
             }
         }
     }
@@ -212,13 +205,13 @@ package final class BrokerCore: @unchecked Sendable {
 
     // MARK: Stats and shutdown
 
-    func statsJSON(publishersOnline: Int) -> String {
+    func statsJSON() -> String {
         loop.assertInEventLoop()
         let counters = outboxes.map(\.counters)
         func sum(_ field: (LoopCounters) -> Int) -> Int { counters.reduce(0) { $0 + field($1) } }
         let topics = configuration.historyPerTopic > 0 ? history.topicsHoldingMessages : retained.count
         return """
-            {"connections":\(sum { $0.connections.load(ordering: .relaxed) }),"publishers":\(publishersOnline),\
+            {"connections":\(sum { $0.connections.load(ordering: .relaxed) }),"publishers":\(publishers),\
             "subscriptions":\(index.count),"topics":\(topics),"published":\(published),"delivered":\(delivered),\
             "dropped":\(sum { $0.dropped.load(ordering: .relaxed) }),\
             "slow_disconnects":\(sum { $0.slowDisconnects.load(ordering: .relaxed) }),\

@@ -9,14 +9,14 @@ import Topics
 /// `--max-connections`, and what the handshake needs to hand a connection to the core.
 final class ListenerContext: Sendable {
     let core: BrokerCore
-    let configuration: BrokerConfiguration
+    var configuration: BrokerConfiguration { core.configuration }
     let negotiator: DeflateNegotiator?
     let openConnections = ManagedAtomic<Int>(0)
     private let outboxes: [ObjectIdentifier: LoopOutbox]
 
-    init(core: BrokerCore, configuration: BrokerConfiguration) {
+    init(core: BrokerCore) {
         self.core = core
-        self.configuration = configuration
+        let configuration = core.configuration
         self.negotiator = configuration.compression ? DeflateNegotiator(serverMaxWindowBits: configuration.deflateWindowBits) : nil
         self.outboxes = Dictionary(uniqueKeysWithValues: core.outboxes.map { (ObjectIdentifier($0.loop), $0) })
     }
@@ -98,29 +98,19 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private func upgrade(route: HandshakeDecision.Route, accept: String, deflate: DeflateParameters?, context: ChannelHandlerContext) {
         answered = true
-        let configuration = listener.configuration
         let outbox = listener.outbox(for: context.eventLoop)
         let form = WireForm(
             mode: route == .json ? .json : .raw,
             deflateWindowBits: UInt8(deflate?.serverMaxWindowBits ?? 0)
         )
         let subscriber = Subscriber(wireForm: form, outbox: outbox)
-        let mode: WebSocketConnectionHandler.Mode
-        let rawPattern: TopicPattern?
-        switch route {
-        case .raw(let pattern):
-            mode = .raw(pattern)
-            rawPattern = pattern
-        case .json:
-            mode = .json
-            rawPattern = nil
-        }
+        let rawPattern: TopicPattern? = if case .raw(let pattern) = route { pattern } else { nil }
         let response = HTTPResponse.switchingProtocols(accept: accept, extensions: deflate?.responseHeaderValue, allocator: context.channel.allocator)
         let pipeline = context.pipeline.syncOperations
         do {
             try pipeline.addHandlers([
-                ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: configuration.maxFrameBytes)),
-                WebSocketConnectionHandler(subscriber: subscriber, core: listener.core, mode: mode, compressed: deflate != nil, configuration: configuration),
+                ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: listener.configuration.maxFrameBytes)),
+                WebSocketConnectionHandler(subscriber: subscriber, core: listener.core, route: route, compressed: deflate != nil),
             ])
             // Removing the HTTP decoder last forwards any bytes it holds to the frame decoder.
             pipeline.removeHandler(context: context, promise: nil)

@@ -47,7 +47,7 @@ final class PublisherHandler: ChannelInboundHandler {
             case .ping:
                 reply.writeStaticString("+PONG\r\n")
             case .stats:
-                let json = core.statsJSON(publishersOnline: core.publishers)
+                let json = core.statsJSON()
                 reply.writeString("+STATS \(json.utf8.count)\r\n\(json)\r\n")
             case .refuse(let code, let message, let fatal):
                 reply.writeString("-ERR \(code) \(message)\r\n")

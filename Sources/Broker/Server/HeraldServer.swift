@@ -14,7 +14,7 @@ final class HeraldServer: Sendable {
         let description: String
     }
 
-    let configuration: BrokerConfiguration
+    var configuration: BrokerConfiguration { core.configuration }
     let group: MultiThreadedEventLoopGroup
     let core: BrokerCore
     let listener: ListenerContext
@@ -23,15 +23,14 @@ final class HeraldServer: Sendable {
     /// The port actually bound, which differs from the configured one for port 0.
     let port: Int
 
-    private init(configuration: BrokerConfiguration, group: MultiThreadedEventLoopGroup, core: BrokerCore,
-                 listener: ListenerContext, webSocketChannel: any Channel, publisherChannel: any Channel) {
-        self.configuration = configuration
+    private init(group: MultiThreadedEventLoopGroup, core: BrokerCore, listener: ListenerContext,
+                 webSocketChannel: any Channel, publisherChannel: any Channel) {
         self.group = group
         self.core = core
         self.listener = listener
         self.webSocketChannel = webSocketChannel
         self.publisherChannel = publisherChannel
-        self.port = webSocketChannel.localAddress?.port ?? configuration.listenPort
+        self.port = webSocketChannel.localAddress?.port ?? core.configuration.listenPort
     }
 
     var readyLine: String {
@@ -47,7 +46,7 @@ final class HeraldServer: Sendable {
         let sweepSeconds = min(1, max(0.01, min(configuration.pingIntervalSeconds, configuration.idleTimeoutSeconds) / 4))
         let outboxes = loops.map { LoopOutbox(loop: $0, sweepInterval: .nanoseconds(Int64(sweepSeconds * 1e9))) }
         let core = BrokerCore(loop: loops[0], outboxes: outboxes, configuration: configuration)
-        let listener = ListenerContext(core: core, configuration: configuration)
+        let listener = ListenerContext(core: core)
         do {
             let publisherChannel = try await ServerBootstrap(group: core.loop)
                 .serverChannelOption(.backlog, value: 256)
@@ -67,7 +66,7 @@ final class HeraldServer: Sendable {
                 try? await publisherChannel.close()
                 throw StartError(description: "cannot listen on \(configuration.listenHost):\(configuration.listenPort): \(error)")
             }
-            return HeraldServer(configuration: configuration, group: group, core: core, listener: listener,
+            return HeraldServer(group: group, core: core, listener: listener,
                                 webSocketChannel: webSocketChannel, publisherChannel: publisherChannel)
         } catch {
             SocketFile.remove(configuration.socketPath)

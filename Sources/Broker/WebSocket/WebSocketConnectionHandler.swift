@@ -14,11 +14,6 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = ByteBuffer
 
-    enum Mode {
-        case raw(TopicPattern)
-        case json
-    }
-
     private enum State {
         /// Waiting for the core to queue the 101; frames that arrive early wait too.
         case awaitingHandshake(early: [WebSocketFrame])
@@ -33,7 +28,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
 
     let subscriber: Subscriber
     private let core: BrokerCore
-    private let mode: Mode
+    private let route: HandshakeDecision.Route
     /// Read through the core rather than copied: a copy would cost every connection the
     /// size of the whole settings struct.
     private var configuration: BrokerConfiguration { core.configuration }
@@ -42,10 +37,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     private var state = State.awaitingHandshake(early: [])
 
     /// Frames waiting while the channel is not writable; bounded by the slow-consumer limit.
-    /// Capacity 1 to start: most connections never fall behind, and each slot costs memory.
-    private var backlog = CircularBuffer<(frames: ByteBuffer, messages: Int)>(initialCapacity: 1)
-    private var backlogMessages = 0
-    private var backlogBytes = 0
+    private var backlog = FrameBacklog()
     private let backlogLimit: Int
     private var flushScheduled = false
     /// The channel's writability, kept from its events: NIO reports crossing the high water
@@ -60,10 +52,11 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     /// This connection's place in its loop's sweep list (see `LoopOutbox.sweep`).
     var sweepIndex = -1
 
-    init(subscriber: Subscriber, core: BrokerCore, mode: Mode, compressed: Bool, configuration: BrokerConfiguration) {
+    init(subscriber: Subscriber, core: BrokerCore, route: HandshakeDecision.Route, compressed: Bool) {
         self.subscriber = subscriber
         self.core = core
-        self.mode = mode
+        self.route = route
+        let configuration = core.configuration
         self.assembler = MessageAssembler(maxMessageBytes: configuration.maxMessageBytes, compressionNegotiated: compressed)
         // NIO buffers up to half the limit (its high water mark); the backlog holds the rest.
         self.backlogLimit = max(configuration.maxPendingBytes / 2, 1)
@@ -90,9 +83,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
         closeTimer?.cancel()
         closeTimer = nil
         subscriber.outbox.stopSweeping(self)
-        backlog.removeAll()
-        backlogBytes = 0
-        backlogMessages = 0
+        _ = backlog.removeAll()
         subscriber.connection = nil
         subscriber.outbox.counters.connections.wrappingDecrement(ordering: .relaxed)
         let subscriber = self.subscriber
@@ -117,9 +108,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
         case .close(let code):
             guard case .open = state else { return }
             // Shutdown: what is queued goes out first, whatever the writability.
-            while let entry = backlog.popFirst() { context.write(wrapOutboundOut(entry.frames), promise: nil) }
-            backlogBytes = 0
-            backlogMessages = 0
+            while let frames = backlog.popFirst() { write(frames, context: context) }
             sendClose(code: code, reason: "server shutting down", context: context)
         }
     }
@@ -127,19 +116,18 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     private func enqueue(_ frames: ByteBuffer, messages: Int, context: ChannelHandlerContext) {
         if backlog.isEmpty && isWritable {
             write(frames, context: context)
+            if !flushScheduled {
+                flushScheduled = true
+                subscriber.outbox.scheduleFlush(self)
+            }
             return
         }
-        backlog.append((frames, messages))
-        backlogBytes += frames.readableBytes
-        backlogMessages += messages
-        while backlogBytes > backlogLimit {
+        backlog.append(frames, messages: messages)
+        while backlog.bytes > backlogLimit {
             switch configuration.slowConsumer {
             case .disconnect:
-                subscriber.outbox.droppedSinceBatch += backlogMessages
+                subscriber.outbox.droppedSinceBatch += backlog.removeAll()
                 subscriber.outbox.counters.slowDisconnects.wrappingIncrement(ordering: .relaxed)
-                backlog.removeAll()
-                backlogBytes = 0
-                backlogMessages = 0
                 sendClose(code: CloseCode.policyViolation, reason: "slow consumer", context: context)
                 // A jammed client would take minutes to drain what the kernel still holds
                 // for it: reset the connection so that memory is released now.
@@ -147,10 +135,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
                 context.close(promise: nil)
                 return
             case .drop:
-                let oldest = backlog.removeFirst()
-                backlogBytes -= oldest.frames.readableBytes
-                backlogMessages -= oldest.messages
-                subscriber.outbox.droppedSinceBatch += oldest.messages
+                subscriber.outbox.droppedSinceBatch += backlog.dropOldest()
             }
         }
     }
@@ -158,10 +143,6 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     private func write(_ frames: ByteBuffer, context: ChannelHandlerContext) {
         subscriber.outbox.bytesOutSinceBatch += frames.readableBytes
         context.write(wrapOutboundOut(frames), promise: nil)
-        if !flushScheduled {
-            flushScheduled = true
-            subscriber.outbox.scheduleFlush(self)
-        }
     }
 
     func flushBatch() {
@@ -172,12 +153,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         isWritable = context.channel.isWritable
         if isWritable, case .open = state {
-            while context.channel.isWritable, let entry = backlog.popFirst() {
-                backlogBytes -= entry.frames.readableBytes
-                backlogMessages -= entry.messages
-                subscriber.outbox.bytesOutSinceBatch += entry.frames.readableBytes
-                context.write(wrapOutboundOut(entry.frames), promise: nil)
-            }
+            while context.channel.isWritable, let frames = backlog.popFirst() { write(frames, context: context) }
             context.flush()
             subscriber.outbox.publishCounters()
         }
@@ -257,13 +233,13 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     private func received(_ payload: ByteBuffer, text: Bool, context: ChannelHandlerContext) {
         let core = self.core
         let subscriber = self.subscriber
-        switch mode {
+        switch route {
         case .raw(let pattern):
             guard let topic = pattern.exactName, configuration.allowsClientPublish(to: topic) else {
                 sendClose(code: CloseCode.policyViolation, reason: "publishing to '\(pattern)' is not allowed", context: context)
                 return
             }
-            core.loop.execute { _ = core.clientPublish(topic: topic, payload: payload, retain: false) }
+            core.loop.execute { _ = core.publish(topic: topic, payload: payload, retain: false) }
         case .json:
             let request = text
                 ? ClientRequest.parse(payload)
