@@ -1,11 +1,17 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+let nio: (String) -> Target.Dependency = { .product(name: $0, package: "swift-nio") }
+let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
+
+/// The layers, each allowed to see only those below it (docs/ARCHITECTURE.md draws the graph):
+/// Topics, Deflate → HeraldWire, HeraldSettings → HeraldAuth → HeraldCore → HeraldServer;
+/// HeraldWire → HeraldClient → HeraldBench; the `herald` executable on top of all.
 let package = Package(
     name: "herald",
     products: [
         .executable(name: "herald", targets: ["herald"]),
-        .library(name: "Broker", targets: ["Broker"]),
+        .library(name: "HeraldServer", targets: ["HeraldServer"]),
         .library(name: "Deflate", targets: ["Deflate"]),
         .library(name: "Topics", targets: ["Topics"]),
     ],
@@ -13,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -20,42 +29,67 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        .target(
-            name: "Deflate",
-            dependencies: [
-                "CZlib",
-                .product(name: "NIOCore", package: "swift-nio"),
-            ]
-        ),
-        .target(name: "Topics"),
         .target(name: "CMallocTuning"),
-        .executableTarget(
-            name: "herald",
-            dependencies: ["Broker", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        // Pure logic: no sockets, no threads.
+        .target(name: "Topics"),
+        .target(name: "Deflate", dependencies: ["CZlib", nio("NIOCore")]),
+        .target(
+            name: "HeraldWire",
+            dependencies: ["Deflate", "Topics", nio("NIOCore"), nio("NIOHTTP1"), nio("NIOWebSocket")]
         ),
         .target(
-            name: "Broker",
+            name: "HeraldSettings",
+            dependencies: ["Topics", log, .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        .target(
+            name: "HeraldAuth",
+            dependencies: ["Topics", "HeraldWire", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The broker's state on the core loop, delivering to a small connection protocol.
+        .target(
+            name: "HeraldCore",
             dependencies: [
-                "CMallocTuning",
-                "Deflate",
-                "Topics",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Deflate", "Topics", "HeraldWire", "HeraldSettings", "HeraldAuth", log, nio("NIOCore"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
-        .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
-        .testTarget(name: "TopicsTests", dependencies: ["Topics"]),
-        .testTarget(
-            name: "BrokerTests",
+        // Sockets: channel handlers, bootstraps, signals; the embeddable `HeraldServer` API.
+        .target(
+            name: "HeraldServer",
             dependencies: [
-                "Broker",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
+                "HeraldCore", "HeraldWire", "HeraldSettings", "HeraldAuth", "Deflate", "Topics", "CMallocTuning", log,
+                nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .target(
+            name: "HeraldClient",
+            dependencies: ["HeraldWire", "Deflate", nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket")]
+        ),
+        .target(
+            name: "HeraldBench",
+            dependencies: [
+                "HeraldClient", "HeraldWire", "Deflate", nio("NIOCore"), nio("NIOPosix"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "herald",
+            dependencies: [
+                "HeraldServer", "HeraldSettings", "HeraldAuth", "HeraldClient", "HeraldBench", "HeraldWire", "Topics", log,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "DeflateTests", dependencies: ["Deflate", "TestSupport"]),
+        .testTarget(name: "TopicsTests", dependencies: ["Topics", "TestSupport"]),
+        .testTarget(name: "HeraldSettingsTests", dependencies: ["HeraldSettings", "Topics"]),
+        .testTarget(name: "HeraldAuthTests", dependencies: ["HeraldAuth", "Topics", "TestSupport"]),
+        .testTarget(
+            name: "HeraldTests",
+            dependencies: [
+                "HeraldWire", "HeraldCore", "HeraldServer", "HeraldClient", "HeraldSettings", "Deflate", "Topics", "TestSupport",
+                nio("NIOCore"), nio("NIOPosix"), nio("NIOEmbedded"), nio("NIOWebSocket"), nio("NIOHTTP1"), log,
             ]
         ),
     ]
@@ -72,7 +106,7 @@ for target in package.targets where target.type != .system && !target.name.hasPr
 if Context.environment["HERALD_FUZZ"] == "1" {
     package.targets.append(.target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
     let fuzzDependencies: [Target.Dependency] = [
-        "Broker", "Deflate", "CFuzzerDriver",
+        "HeraldWire", "HeraldAuth", "Deflate", "CFuzzerDriver",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOEmbedded", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -91,7 +125,7 @@ if Context.environment["HERALD_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "HeraldBenchmarks",
             dependencies: [
-                "Broker", "Deflate", "Topics",
+                "HeraldCore", "HeraldWire", "Deflate", "Topics",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
