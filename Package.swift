@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "HeraldCore",
             dependencies: [
-                "Deflate", "Topics", "HeraldWire", "HeraldSettings", "HeraldAuth", log, nio("NIOCore"),
+                "Deflate", "Topics", "HeraldWire", "HeraldSettings", "HeraldAuth", log, nio("NIOCore"), nio("NIOConcurrencyHelpers"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
@@ -57,14 +57,14 @@ let package = Package(
         .target(
             name: "HeraldServer",
             dependencies: [
-                "HeraldCore", "HeraldWire", "HeraldSettings", "HeraldAuth", "Deflate", "Topics", "CMallocTuning", log,
-                nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
+                "HeraldCore", "HeraldWire", "HeraldSettings", "HeraldAuth", "Deflate", "Topics", log,
+                nio("NIOCore"), nio("NIOConcurrencyHelpers"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
         .target(
             name: "HeraldClient",
-            dependencies: ["HeraldWire", "Deflate", nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket")]
+            dependencies: ["HeraldWire", "HeraldSettings", "Deflate", nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket")]
         ),
         .target(
             name: "HeraldBench",
@@ -76,8 +76,9 @@ let package = Package(
         .executableTarget(
             name: "herald",
             dependencies: [
-                "HeraldServer", "HeraldSettings", "HeraldAuth", "HeraldClient", "HeraldBench", "HeraldWire", "Topics", log,
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "HeraldServer", "HeraldSettings", "HeraldAuth", "HeraldClient", "HeraldBench", "HeraldWire", "Topics", "CMallocTuning", log,
+                nio("NIOCore"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),

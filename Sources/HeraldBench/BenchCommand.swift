@@ -1,3 +1,5 @@
+import HeraldClient
+import HeraldWire
 import ArgumentParser
 import NIOCore
 import NIOPosix
@@ -8,8 +10,9 @@ import Glibc
 
 /// `herald bench`: end-to-end load against a running broker, for capacity planning on the
 /// machine it will run on (like `nats bench`).
-struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct BenchCommand: AsyncParsableCommand {
+    package init() {}
+    package static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure a running broker: fan-out throughput, latency, bytes and memory."
     )
@@ -39,7 +42,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
-    func run() async throws {
+    package func run() async throws {
         let (host, port) = try WebSocketURL.hostAndPort(url)
         let socketPath = socket ?? DefaultSocket.path
         guard let brokerPID = try? UnixSocket.peerPID(socketPath) else { fail("cannot reach the broker at \(socketPath)") }
@@ -150,7 +153,7 @@ struct BenchCommand: AsyncParsableCommand {
     private func report(_ rows: [(String, String)]) {
         if json {
             let fields = rows.map { key, value in
-                let name = key.lowercased().replacingOccurrences(" ", with: "_").filter { $0.isLetter || $0.isNumber || $0 == "_" }
+                let name = key.lowercased().map { $0 == " " ? "_" : $0 }.filter { $0.isLetter || $0.isNumber || $0 == "_" }
                 let isNumber = Double(value) != nil
                 return "\"\(name)\":" + (isNumber ? value : "\"\(value)\"")
             }

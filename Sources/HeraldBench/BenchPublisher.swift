@@ -1,3 +1,5 @@
+import HeraldClient
+import HeraldWire
 import NIOCore
 
 /// Publishes the bench's messages through the Unix socket: pipelined with at most `window`
@@ -87,7 +89,7 @@ final class BenchPublisher: ChannelInboundHandler {
         while let newline = replies.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
             let line = replies.readString(length: newline - replies.readerIndex + 1) ?? ""
             guard line.hasPrefix("+OK ") else {
-                finished.fail(CommandFailure("the broker refused a publish: \(line.trimmingSpaces)"))
+                finished.fail(UnixSocket.Failure(description: "the broker refused a publish: \(line.trimmingSpaces)"))
                 context.close(promise: nil)
                 return
             }

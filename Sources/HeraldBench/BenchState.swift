@@ -1,3 +1,5 @@
+import HeraldClient
+import HeraldWire
 import NIOCore
 
 /// Everything one bench run shares. The whole load tool runs on a single event loop, so

@@ -1,3 +1,5 @@
+import HeraldClient
+import HeraldWire
 import Deflate
 import NIOCore
 

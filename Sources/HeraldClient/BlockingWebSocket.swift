@@ -1,3 +1,4 @@
+import HeraldWire
 import Deflate
 import NIOCore
 
@@ -7,18 +8,18 @@ import Glibc
 
 /// A small blocking WebSocket client (RFC 6455 client side, permessage-deflate inbound)
 /// for `herald subscribe`: one connection, read in a loop, nothing else to do meanwhile.
-final class BlockingWebSocket {
-    struct Message {
-        var text: Bool
-        var payload: [UInt8]
+package final class BlockingWebSocket {
+    package struct Message {
+        package var text: Bool
+        package var payload: [UInt8]
     }
 
-    let descriptor: Int32
+    package let descriptor: Int32
     private var reader: SocketReader
     private var decompressor: MessageDecompressor?
     private var generator = SystemRandomNumberGenerator()
 
-    init(host: String, port: Int, path: String, offerCompression: Bool) throws {
+    package init(host: String, port: Int, path: String, offerCompression: Bool) throws {
         descriptor = try UnixSocket.connectTCP(host: host, port: port)
         reader = SocketReader(descriptor: descriptor)
         let key = Base64.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
@@ -41,11 +42,11 @@ final class BlockingWebSocket {
         }
         guard status.hasPrefix("HTTP/1.1 101") else {
             close(descriptor)
-            throw CommandFailure("the broker refused the subscription: \(status)")
+            throw UnixSocket.Failure(description: "the broker refused the subscription: \(status)")
         }
         guard accept == HandshakeDecision.acceptValue(for: key) else {
             close(descriptor)
-            throw CommandFailure("the server's Sec-WebSocket-Accept is wrong")
+            throw UnixSocket.Failure(description: "the server's Sec-WebSocket-Accept is wrong")
         }
         if let extensions, extensions.lowercased().hasPrefix("permessage-deflate") {
             let keepsContext = !extensions.lowercased().contains("server_no_context_takeover")
@@ -55,12 +56,12 @@ final class BlockingWebSocket {
 
     deinit { close(descriptor) }
 
-    func sendText(_ text: String) throws {
+    package func sendText(_ text: String) throws {
         try sendFrame(opcode: 0x1, payload: Array(text.utf8))
     }
 
     /// Client frames are masked with a fresh key each (RFC 6455 §5.3).
-    func sendFrame(opcode: UInt8, payload: [UInt8]) throws {
+    package func sendFrame(opcode: UInt8, payload: [UInt8]) throws {
         var frame: [UInt8] = [0x80 | opcode]
         if payload.count < 126 {
             frame.append(0x80 | UInt8(payload.count))
@@ -78,7 +79,7 @@ final class BlockingWebSocket {
     }
 
     /// The next data message; answers pings on the way. nil when the server closed.
-    func receive() throws -> Message? {
+    package func receive() throws -> Message? {
         var fragments: [UInt8] = []
         var messageOpcode: UInt8 = 0
         var compressed = false

@@ -1,15 +1,17 @@
 #if canImport(Glibc)
+import HeraldWire
 import Glibc
 #endif
 
 /// Blocking POSIX sockets for the command-line clients: a CLI talks to one broker at a
 /// time and needs nothing of an event loop.
-enum UnixSocket {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+package enum UnixSocket {
+    package struct Failure: Error, CustomStringConvertible {
+        package let description: String
+        package init(description: String) { self.description = description }
     }
 
-    static func connect(_ path: String) throws(Failure) -> Int32 {
+    package static func connect(_ path: String) throws(Failure) -> Int32 {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()
@@ -35,7 +37,7 @@ enum UnixSocket {
 
     /// The process id of whatever answers on `path`, from the kernel (SO_PEERCRED): the
     /// bench reads the broker's memory with it.
-    static func peerPID(_ path: String) throws(Failure) -> Int32 {
+    package static func peerPID(_ path: String) throws(Failure) -> Int32 {
         let descriptor = try connect(path)
         defer { close(descriptor) }
         // struct ucred { pid_t pid; uid_t uid; gid_t gid; }, which Glibc hides without _GNU_SOURCE.
@@ -47,7 +49,7 @@ enum UnixSocket {
         return credentials.pid
     }
 
-    static func connectTCP(host: String, port: Int) throws(Failure) -> Int32 {
+    package static func connectTCP(host: String, port: Int) throws(Failure) -> Int32 {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -74,7 +76,7 @@ enum UnixSocket {
         throw Failure(description: "cannot connect to \(host):\(port): \(lastError)")
     }
 
-    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) throws(Failure) {
+    package static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) throws(Failure) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -89,12 +91,12 @@ enum UnixSocket {
 
 /// Buffered reads from a blocking socket: lines for the Unix-socket protocol, exact byte
 /// counts for payloads and frames.
-struct SocketReader {
-    let descriptor: Int32
+package struct SocketReader {
+    package let descriptor: Int32
     private var buffer: [UInt8] = []
     private var start = 0
 
-    init(descriptor: Int32) {
+    package init(descriptor: Int32) {
         self.descriptor = descriptor
     }
 
@@ -114,7 +116,7 @@ struct SocketReader {
     }
 
     /// A line without its CRLF or LF.
-    mutating func readLine() throws(UnixSocket.Failure) -> String {
+    package mutating func readLine() throws(UnixSocket.Failure) -> String {
         while true {
             if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
                 var end = newline
@@ -129,7 +131,7 @@ struct SocketReader {
 
     /// The next line's bytes without CRLF or LF, or nil at the end of input; a last line
     /// without a newline still counts.
-    mutating func readLineBytes() throws(UnixSocket.Failure) -> [UInt8]? {
+    package mutating func readLineBytes() throws(UnixSocket.Failure) -> [UInt8]? {
         while true {
             if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
                 var end = newline
@@ -149,7 +151,7 @@ struct SocketReader {
         }
     }
 
-    mutating func readBytes(_ count: Int) throws(UnixSocket.Failure) -> [UInt8] {
+    package mutating func readBytes(_ count: Int) throws(UnixSocket.Failure) -> [UInt8] {
         while buffer.count - start < count { try fill() }
         let bytes = Array(buffer[start..<(start + count)])
         start += count

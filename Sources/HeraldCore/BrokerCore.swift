@@ -1,3 +1,5 @@
+import HeraldSettings
+import HeraldWire
 import NIOCore
 import Topics
 
@@ -16,10 +18,12 @@ package final class BrokerCore: @unchecked Sendable {
         package var deliveries: Int
     }
 
-    let loop: any EventLoop
-    let configuration: BrokerConfiguration
-    let epoch: String
-    let outboxes: [LoopOutbox]
+    package let loop: any EventLoop
+    package let settings: Settings
+    /// What SIGHUP may change; read by connections on every loop.
+    package let policy: AccessPolicyStore
+    package let epoch: String
+    package let outboxes: [LoopOutbox]
 
     private let encoder: FrameEncoder
     private var seq: UInt64 = 0
@@ -32,14 +36,15 @@ package final class BrokerCore: @unchecked Sendable {
 
     private var published = 0
     private var delivered = 0
-    var publishers = 0
+    package var publishers = 0
 
-    package init(loop: any EventLoop, outboxes: [LoopOutbox], configuration: BrokerConfiguration) {
+    package init(loop: any EventLoop, outboxes: [LoopOutbox], settings: Settings) {
         self.loop = loop
         self.outboxes = outboxes
-        self.configuration = configuration
-        self.encoder = FrameEncoder(compressionThreshold: configuration.compressionThreshold, memoryLevel: configuration.deflateMemoryLevel)
-        self.history = MessageHistory(capacityPerTopic: configuration.historyPerTopic)
+        self.settings = settings
+        self.policy = AccessPolicyStore(AccessPolicy(allowClientPublish: settings.allowClientPublish))
+        self.encoder = FrameEncoder(compressionThreshold: settings.compressionThreshold, memoryLevel: settings.deflateMemoryLevel)
+        self.history = MessageHistory(capacityPerTopic: settings.historyPerTopic)
         var generator = SystemRandomNumberGenerator()
         self.epoch = String(generator.next() as UInt64, radix: 16)
     }
@@ -66,7 +71,7 @@ package final class BrokerCore: @unchecked Sendable {
         scheduleSend()
     }
 
-    func detach(_ subscriber: Subscriber) {
+    package func detach(_ subscriber: Subscriber) {
         loop.assertInEventLoop()
         guard subscriber.isAttached else { return }
         subscriber.isAttached = false
@@ -77,10 +82,11 @@ package final class BrokerCore: @unchecked Sendable {
 
     // MARK: Publishing
 
-    package func publish(topic: TopicName, payload: ByteBuffer, retain: Bool) -> PublishResult {
+    /// `binary`: the publisher marked the payload binary, so it is never sent as text.
+    package func publish(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool = false) -> PublishResult {
         loop.assertInEventLoop()
         seq += 1
-        let message = PublishedMessage(topic: topic, seq: seq, payload: payload)
+        let message = PublishedMessage(topic: topic, seq: seq, payload: payload, binary: binary)
         history.append(message, on: topic)
         if retain { retained.record(message, on: topic) }
         var deliveries = 0
@@ -106,7 +112,7 @@ package final class BrokerCore: @unchecked Sendable {
 
     // MARK: JSON mode
 
-    func handle(_ request: ClientRequest, from subscriber: Subscriber) {
+    package func handle(_ request: ClientRequest, from subscriber: Subscriber) {
         loop.assertInEventLoop()
         guard subscriber.isAttached else { return }
         defer { scheduleSend() }
@@ -125,7 +131,7 @@ package final class BrokerCore: @unchecked Sendable {
             } catch {
                 reply(ServerReply.error(id: request.id, code: "invalid_topic", message: error.description), to: subscriber)
             }
-        case .success(.publish(let text, let payload, let retain)):
+        case .success(.publish(let text, let payload, let retain, let binary)):
             let topic: TopicName
             do {
                 topic = try TopicName(text)
@@ -133,14 +139,14 @@ package final class BrokerCore: @unchecked Sendable {
                 reply(ServerReply.error(id: request.id, code: "invalid_topic", message: error.description), to: subscriber)
                 return
             }
-            guard configuration.allowsClientPublish(to: topic) else {
+            guard policy.current.allowsClientPublish(to: topic) else {
                 reply(ServerReply.error(id: request.id, code: "forbidden", message: "clients may not publish to '\(topic)'"), to: subscriber)
                 return
             }
             // The reply is queued before the message itself reaches the sender's own
             // subscription, so a client always sees its ok first.
             reply(ServerReply.ok(id: request.id, epoch: epoch, seq: seq + 1), to: subscriber)
-            _ = publish(topic: topic, payload: payload, retain: retain)
+            _ = publish(topic: topic, payload: payload, retain: retain, binary: binary)
         }
     }
 
@@ -154,8 +160,8 @@ package final class BrokerCore: @unchecked Sendable {
         }
         let isNew = !subscriber.patterns.contains(pattern)
         if isNew {
-            guard subscriber.patterns.count < configuration.maxSubscriptionsPerConnection else {
-                let limit = configuration.maxSubscriptionsPerConnection
+            guard subscriber.patterns.count < settings.maxSubscriptionsPerConnection else {
+                let limit = settings.maxSubscriptionsPerConnection
                 reply(ServerReply.error(id: id, code: "too_many_subscriptions", message: "at most \(limit) subscriptions per connection"), to: subscriber)
                 return
             }
@@ -205,11 +211,11 @@ package final class BrokerCore: @unchecked Sendable {
 
     // MARK: Stats and shutdown
 
-    func statsJSON() -> String {
+    package func statsJSON() -> String {
         loop.assertInEventLoop()
         let counters = outboxes.map(\.counters)
         func sum(_ field: (LoopCounters) -> Int) -> Int { counters.reduce(0) { $0 + field($1) } }
-        let topics = configuration.historyPerTopic > 0 ? history.topicsHoldingMessages : retained.count
+        let topics = settings.historyPerTopic > 0 ? history.topicsHoldingMessages : retained.count
         return """
             {"connections":\(sum { $0.connections.load(ordering: .relaxed) }),"publishers":\(publishers),\
             "subscriptions":\(index.count),"topics":\(topics),"published":\(published),"delivered":\(delivered),\
@@ -220,7 +226,7 @@ package final class BrokerCore: @unchecked Sendable {
     }
 
     /// Queues a 1001 close behind whatever each connection already has queued.
-    func beginShutdown() {
+    package func beginShutdown() {
         loop.assertInEventLoop()
         isShuttingDown = true
         for subscriber in attached { subscriber.outbox.enqueue(.close(CloseCode.goingAway), to: subscriber) }

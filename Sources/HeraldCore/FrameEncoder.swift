@@ -1,3 +1,4 @@
+import HeraldWire
 import Deflate
 import NIOCore
 import NIOWebSocket
@@ -5,18 +6,18 @@ import NIOWebSocket
 /// Turns published messages into ready-to-send frames. Owned by the core loop, with one
 /// shared compressor per window size: every compressed form resets its context after each
 /// message, so its output is the same for every subscriber and is made once.
-final class FrameEncoder {
+package final class FrameEncoder {
     private let allocator = ByteBufferAllocator()
     private let threshold: Int
     private let memoryLevel: Int
     private var compressors: [UInt8: MessageCompressor] = [:]
 
-    init(compressionThreshold: Int, memoryLevel: Int) {
+    package init(compressionThreshold: Int, memoryLevel: Int) {
         self.threshold = compressionThreshold
         self.memoryLevel = memoryLevel
     }
 
-    func encode(_ message: PublishedMessage, as form: WireForm) -> ByteBuffer {
+    package func encode(_ message: PublishedMessage, as form: WireForm) -> ByteBuffer {
         switch form.mode {
         case .raw:
             return frame(message.payload, text: message.isText, deflateWindowBits: form.deflateWindowBits)
@@ -26,16 +27,16 @@ final class FrameEncoder {
     }
 
     /// A JSON envelope marked `"retained":true`, sent once to a new subscriber.
-    func retainedFrame(_ message: PublishedMessage, deflateWindowBits: UInt8) -> ByteBuffer {
+    package func retainedFrame(_ message: PublishedMessage, deflateWindowBits: UInt8) -> ByteBuffer {
         frame(envelope(message, retained: true), text: true, deflateWindowBits: deflateWindowBits)
     }
 
     /// A text frame of any JSON reply (ok, error, gap, pong).
-    func reply(_ json: ByteBuffer, deflateWindowBits: UInt8) -> ByteBuffer {
+    package func reply(_ json: ByteBuffer, deflateWindowBits: UInt8) -> ByteBuffer {
         frame(json, text: true, deflateWindowBits: deflateWindowBits)
     }
 
-    func frame(_ payload: ByteBuffer, text: Bool, deflateWindowBits: UInt8) -> ByteBuffer {
+    package func frame(_ payload: ByteBuffer, text: Bool, deflateWindowBits: UInt8) -> ByteBuffer {
         let opcode: WebSocketOpcode = text ? .text : .binary
         if deflateWindowBits != 0, payload.readableBytes >= threshold,
             let compressed = compressedFrame(payload, opcode: opcode, windowBits: deflateWindowBits)
@@ -65,7 +66,7 @@ final class FrameEncoder {
     }
 
     /// `{"op":"message","topic":…,"seq":…,"data":…}` per CONTRACT §4.3.
-    func envelope(_ message: PublishedMessage, retained: Bool) -> ByteBuffer {
+    package func envelope(_ message: PublishedMessage, retained: Bool) -> ByteBuffer {
         let payload = message.payload
         var json = allocator.buffer(capacity: payload.readableBytes * 4 / 3 + message.topic.string.utf8.count + 64)
         json.writeStaticString("{\"op\":\"message\",\"topic\":\"")

@@ -1,25 +1,6 @@
+import HeraldWire
 import Atomics
-import Deflate
 import NIOCore
-
-/// What the core loop hands to a connection's loop.
-enum Delivery: Sendable {
-    /// The 101 response: sent before anything else, and it opens the connection for reading.
-    case handshake(ByteBuffer)
-    /// Whole frames, ready for the wire: `messages` of them, for slow-consumer accounting.
-    case frames(ByteBuffer, messages: Int)
-    /// Send what is queued, then close with this code (shutdown).
-    case close(UInt16)
-}
-
-/// Counters a loop keeps for STATS. Atomic so the core can read them without a hop; each is
-/// written by one loop only and once per batch, so they cost nothing on the per-message path.
-final class LoopCounters: Sendable {
-    let connections = ManagedAtomic<Int>(0)
-    let dropped = ManagedAtomic<Int>(0)
-    let slowDisconnects = ManagedAtomic<Int>(0)
-    let bytesOut = ManagedAtomic<Int>(0)
-}
 
 /// The mailbox between the core loop and one event loop.
 ///
@@ -31,10 +12,10 @@ final class LoopCounters: Sendable {
 package final class LoopOutbox: @unchecked Sendable {
     /// Frames up to this size are copied into the subscriber's batch buffer when a batch
     /// holds more than one.
-    static let coalesceLimit = 1024
+    package static let coalesceLimit = 1024
 
-    let loop: any EventLoop
-    let counters = LoopCounters()
+    package let loop: any EventLoop
+    package let counters = LoopCounters()
 
     // Core loop only.
     private var pending: [(Subscriber, Delivery)] = []
@@ -43,25 +24,19 @@ package final class LoopOutbox: @unchecked Sendable {
     private let allocator = ByteBufferAllocator()
 
     // This outbox's loop only.
-    /// Shared by every compressed connection on the loop: herald always negotiates
-    /// `client_no_context_takeover`, so no connection needs inflate state of its own.
-    private(set) lazy var decompressor: MessageDecompressor? = try? MessageDecompressor(windowBits: 15, noContextTakeover: true)
-    private var needFlush: [WebSocketConnectionHandler] = []
-    /// Open connections, for pings and idle timeouts: one repeated task per loop walks
-    /// them, instead of a timer (and its promise) per connection.
-    private var swept: [WebSocketConnectionHandler] = []
-    private var sweepTask: RepeatedTask?
-    private let sweepInterval: TimeAmount
-    var bytesOutSinceBatch = 0
-    var droppedSinceBatch = 0
+    /// Runs after each batch has been handed to its connections: the server flushes there,
+    /// once per connection per batch.
+    package var afterBatch: () -> Void = {}
+    /// Bytes written and messages dropped since the counters were last published.
+    package var bytesOutSinceBatch = 0
+    package var droppedSinceBatch = 0
 
-    package init(loop: any EventLoop, sweepInterval: TimeAmount) {
+    package init(loop: any EventLoop) {
         self.loop = loop
-        self.sweepInterval = sweepInterval
     }
 
     /// Core loop: queue one frame for `subscriber`.
-    func enqueue(frame: ByteBuffer, to subscriber: Subscriber) {
+    package func enqueue(frame: ByteBuffer, to subscriber: Subscriber) {
         guard frame.readableBytes <= Self.coalesceLimit else {
             closeBatch(of: subscriber)
             append(subscriber, .frames(frame, messages: 1))
@@ -84,7 +59,7 @@ package final class LoopOutbox: @unchecked Sendable {
     }
 
     /// Core loop: queue a handshake or a close, after the frames queued before it.
-    func enqueue(_ delivery: Delivery, to subscriber: Subscriber) {
+    package func enqueue(_ delivery: Delivery, to subscriber: Subscriber) {
         closeBatch(of: subscriber)
         append(subscriber, delivery)
     }
@@ -103,7 +78,7 @@ package final class LoopOutbox: @unchecked Sendable {
     }
 
     /// Core loop: hand everything queued to the loop.
-    func send(from coreLoop: any EventLoop) {
+    package func send(from coreLoop: any EventLoop) {
         for subscriber in openBatches { closeBatch(of: subscriber) }
         openBatches.removeAll(keepingCapacity: true)
         guard !pending.isEmpty else { return }
@@ -120,51 +95,17 @@ package final class LoopOutbox: @unchecked Sendable {
         loop.execute { self.deliver(batch) }
     }
 
-    /// This loop: write a batch and flush every connection it touched once.
+    /// This loop: hand a batch to its connections, then let the server flush them.
     private func deliver(_ batch: [(Subscriber, Delivery)]) {
         for (subscriber, delivery) in batch {
             subscriber.connection?.deliver(delivery)
         }
-        for connection in needFlush { connection.flushBatch() }
-        needFlush.removeAll(keepingCapacity: true)
+        afterBatch()
         publishCounters()
     }
 
-    /// This loop: `connection` wrote without flushing and wants a flush at the batch's end.
-    func scheduleFlush(_ connection: WebSocketConnectionHandler) {
-        needFlush.append(connection)
-    }
-
-    /// This loop: include `connection` in the sweep.
-    func startSweeping(_ connection: WebSocketConnectionHandler) {
-        guard connection.sweepIndex < 0 else { return }
-        connection.sweepIndex = swept.count
-        swept.append(connection)
-        if sweepTask == nil {
-            sweepTask = loop.scheduleRepeatedTask(initialDelay: sweepInterval, delay: sweepInterval) { [self] _ in sweep() }
-        }
-    }
-
-    /// This loop: drop `connection` from the sweep (swap-remove, O(1)).
-    func stopSweeping(_ connection: WebSocketConnectionHandler) {
-        let index = connection.sweepIndex
-        guard index >= 0 else { return }
-        let last = swept.removeLast()
-        if last !== connection {
-            swept[index] = last
-            last.sweepIndex = index
-        }
-        connection.sweepIndex = -1
-    }
-
-    private func sweep() {
-        let now = NIODeadline.now()
-        // A connection may leave the list while it is swept (idle close): walk a copy.
-        for connection in swept { connection.sweep(now: now) }
-    }
-
     /// This loop: move what the loop counted locally into the atomics STATS reads.
-    func publishCounters() {
+    package func publishCounters() {
         if bytesOutSinceBatch != 0 {
             counters.bytesOut.wrappingIncrement(by: bytesOutSinceBatch, ordering: .relaxed)
             bytesOutSinceBatch = 0

@@ -1,3 +1,4 @@
+import HeraldWire
 import NIOCore
 import Topics
 
@@ -8,23 +9,23 @@ import Topics
 /// loop (matching, dedup, subscription count); `connection` only on the connection's own
 /// loop. Nothing is locked because nothing is shared.
 package final class Subscriber: Hashable, @unchecked Sendable {
-    let wireForm: WireForm
-    let outbox: LoopOutbox
+    package let wireForm: WireForm
+    package let outbox: LoopOutbox
 
     // Core loop only.
-    var patterns: Set<TopicPattern> = []
+    package var patterns: Set<TopicPattern> = []
     /// The seq of the last message queued, so that overlapping patterns deliver once.
-    var lastQueuedSeq: UInt64 = 0
-    var isAttached = false
+    package var lastQueuedSeq: UInt64 = 0
+    package var isAttached = false
     /// Small frames queued in the current batch, copied into one buffer (see LoopOutbox).
     /// nil between batches, so that an idle subscriber holds no buffer.
-    var batch: ByteBuffer?
-    var batchMessages = 0
+    package var batch: ByteBuffer?
+    package var batchMessages = 0
     /// The size of the last batch, to size the next one without regrowing.
-    var lastBatchBytes = 0
+    package var lastBatchBytes = 0
 
     // The connection's own loop only.
-    var connection: WebSocketConnectionHandler?
+    package var connection: (any SubscriberConnection)?
 
     package init(wireForm: WireForm, outbox: LoopOutbox) {
         self.wireForm = wireForm

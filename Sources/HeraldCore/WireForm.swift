@@ -7,9 +7,9 @@ package struct WireForm: Hashable, Sendable {
         case json
     }
 
-    var mode: Mode
+    package var mode: Mode
     /// The compressor window for permessage-deflate, 0 when the connection is uncompressed.
-    var deflateWindowBits: UInt8
+    package var deflateWindowBits: UInt8
 
     package init(mode: Mode, deflateWindowBits: UInt8) {
         self.mode = mode

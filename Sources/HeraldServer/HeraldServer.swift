@@ -1,3 +1,7 @@
+import HeraldSettings
+import HeraldCore
+import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -7,46 +11,65 @@ import Topics
 import Glibc
 #endif
 
-/// A running broker: both listeners bound, the core started. `start` returns once both
-/// accept connections; `shutdown` performs the graceful stop of CONTRACT §1.
-final class HeraldServer: Sendable {
-    struct StartError: Error, CustomStringConvertible {
-        let description: String
+/// A running broker, embeddable in another Swift program: `start` binds both listeners and
+/// returns once they accept connections; `reload` applies what SIGHUP may change;
+/// `shutdown` is the graceful stop of CONTRACT §1.
+public final class HeraldServer: Sendable {
+    public struct StartError: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    var configuration: BrokerConfiguration { core.configuration }
+    /// The settings the broker started with; `reload` changes only the reloadable ones.
+    public let settings: Settings
+    private let running: NIOLockedValueBox<Settings>
     let group: MultiThreadedEventLoopGroup
     let core: BrokerCore
     let listener: ListenerContext
+    let services: [LoopServices]
     let webSocketChannel: any Channel
     let publisherChannel: any Channel
+    private let logger: Logger
     /// The port actually bound, which differs from the configured one for port 0.
-    let port: Int
+    public let port: Int
 
-    private init(group: MultiThreadedEventLoopGroup, core: BrokerCore, listener: ListenerContext,
-                 webSocketChannel: any Channel, publisherChannel: any Channel) {
+    private init(settings: Settings, group: MultiThreadedEventLoopGroup, core: BrokerCore, listener: ListenerContext,
+                 services: [LoopServices], webSocketChannel: any Channel, publisherChannel: any Channel, logger: Logger) {
+        self.settings = settings
+        self.running = NIOLockedValueBox(settings)
         self.group = group
         self.core = core
         self.listener = listener
+        self.services = services
         self.webSocketChannel = webSocketChannel
         self.publisherChannel = publisherChannel
-        self.port = webSocketChannel.localAddress?.port ?? core.configuration.listenPort
+        self.logger = logger
+        self.port = webSocketChannel.localAddress?.port ?? settings.listenPort
     }
 
-    var readyLine: String {
-        let host = configuration.listenHost.contains(":") ? "[\(configuration.listenHost)]" : configuration.listenHost
-        return "herald ready ws://\(host):\(port) socket \(configuration.socketPath)"
+    /// CONTRACT §1: the line a supervisor or test waits for.
+    public var readyLine: String {
+        let host = settings.listenHost.contains(":") ? "[\(settings.listenHost)]" : settings.listenHost
+        return "herald ready ws://\(host):\(port) socket \(settings.socketPath)"
     }
 
-    static func start(_ configuration: BrokerConfiguration) async throws -> HeraldServer {
-        try SocketFile.prepare(configuration.socketPath)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
+    public static func start(settings: Settings, logger: Logger) async throws -> HeraldServer {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
+        do {
+            try await SocketFile.prepare(settings.socketPath, group: group)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
         let loops = Array(group.makeIterator())
         // Sweep often enough that pings and idle closes are at most a quarter late.
-        let sweepSeconds = min(1, max(0.01, min(configuration.pingIntervalSeconds, configuration.idleTimeoutSeconds) / 4))
-        let outboxes = loops.map { LoopOutbox(loop: $0, sweepInterval: .nanoseconds(Int64(sweepSeconds * 1e9))) }
-        let core = BrokerCore(loop: loops[0], outboxes: outboxes, configuration: configuration)
-        let listener = ListenerContext(core: core)
+        let sweepSeconds = min(1, max(0.01, min(settings.pingIntervalSeconds, settings.idleTimeoutSeconds) / 4))
+        let outboxes = loops.map { LoopOutbox(loop: $0) }
+        let services = outboxes.map { LoopServices(outbox: $0, sweepInterval: .seconds(sweepSeconds)) }
+        for service in services {
+            try await service.outbox.loop.submit { service.outbox.afterBatch = { service.flushBatch() } }.get()
+        }
+        let core = BrokerCore(loop: loops[0], outboxes: outboxes, settings: settings)
+        let listener = ListenerContext(core: core, services: services, settings: settings, logger: logger)
         do {
             let publisherChannel = try await ServerBootstrap(group: core.loop)
                 .serverChannelOption(.backlog, value: 256)
@@ -55,21 +78,21 @@ final class HeraldServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(PublisherHandler(core: core))
                     }
                 }
-                .bind(unixDomainSocketPath: configuration.socketPath, cleanupExistingSocketFile: false)
+                .bind(unixDomainSocketPath: settings.socketPath, cleanupExistingSocketFile: false)
                 .get()
-            chmod(configuration.socketPath, 0o660)
+            chmod(settings.socketPath, 0o660)
             let webSocketChannel: any Channel
             do {
                 webSocketChannel = try await webSocketBootstrap(group: group, listener: listener)
-                    .bind(host: configuration.listenHost, port: configuration.listenPort).get()
+                    .bind(host: settings.listenHost, port: settings.listenPort).get()
             } catch {
                 try? await publisherChannel.close()
-                throw StartError(description: "cannot listen on \(configuration.listenHost):\(configuration.listenPort): \(error)")
+                throw StartError(description: "cannot listen on \(settings.listenHost):\(settings.listenPort): \(error)")
             }
-            return HeraldServer(group: group, core: core, listener: listener,
-                                webSocketChannel: webSocketChannel, publisherChannel: publisherChannel)
+            return HeraldServer(settings: settings, group: group, core: core, listener: listener, services: services,
+                                webSocketChannel: webSocketChannel, publisherChannel: publisherChannel, logger: logger)
         } catch {
-            SocketFile.remove(configuration.socketPath)
+            SocketFile.remove(settings.socketPath)
             try? await group.shutdownGracefully()
             if error is StartError { throw error }
             throw StartError(description: "cannot start: \(error)")
@@ -77,8 +100,8 @@ final class HeraldServer: Sendable {
     }
 
     private static func webSocketBootstrap(group: MultiThreadedEventLoopGroup, listener: ListenerContext) -> ServerBootstrap {
-        let configuration = listener.configuration
-        let highWater = max(configuration.maxPendingBytes / 2, 2)
+        let settings = listener.settings
+        let highWater = max(settings.maxPendingBytes / 2, 2)
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -94,18 +117,36 @@ final class HeraldServer: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-                    try sync.addHandler(HTTPHandshakeHandler(listener: listener, overCapacity: open > configuration.maxConnections))
+                    try sync.addHandler(HTTPHandshakeHandler(listener: listener, overCapacity: open > settings.maxConnections))
                 }
             }
     }
 
+    /// SIGHUP (CONTRACT §10): applies what may change without dropping a connection and
+    /// logs by name each changed setting that needs a restart.
+    public func reload(_ reloaded: Settings) {
+        let changes = running.withLockedValue { running in
+            defer { running = running.applyingReloadable(from: reloaded) }
+            return reloaded.changes(from: running)
+        }
+        for change in changes {
+            if change.reloadable {
+                logger.info("setting reloaded", metadata: ["setting": "\(change.name)", "value": "\(change.newValue)"])
+            } else {
+                logger.warning("setting changed in the file but needs a restart", metadata: ["setting": "\(change.name)"])
+            }
+        }
+        core.policy.replace(with: AccessPolicy(allowClientPublish: reloaded.allowClientPublish))
+    }
+
     /// Stops accepting, sends every subscriber what is queued and then close 1001, waits
     /// for them to go (at most the grace period), removes the socket file.
-    func shutdown() async {
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(configuration.shutdownGraceSeconds * 1e9))
+    public func shutdown() async {
+        logger.info("shutting down", metadata: ["grace": "\(settings.shutdownGraceSeconds)s"])
+        let deadline = NIODeadline.now() + .seconds(settings.shutdownGraceSeconds)
         try? await webSocketChannel.close()
         try? await publisherChannel.close()
-        SocketFile.remove(configuration.socketPath)
+        SocketFile.remove(settings.socketPath)
         let core = self.core
         try? await core.loop.submit { core.beginShutdown() }.get()
         // Wait for the WebSocket connections to finish their close handshakes; connections
@@ -114,6 +155,10 @@ final class HeraldServer: Sendable {
         while openWebSockets() > 0 && NIODeadline.now() < deadline {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
+        for service in services {
+            try? await service.outbox.loop.submit { service.stop() }.get()
+        }
         try? await group.shutdownGracefully()
+        logger.info("stopped")
     }
 }

@@ -1,3 +1,8 @@
+import HeraldServer
+import HeraldCore
+import HeraldWire
+import HeraldClient
+import HeraldBench
 import ArgumentParser
 
 #if canImport(Glibc)
@@ -14,6 +19,8 @@ struct PublishCommand: ParsableCommand {
     var socket: String?
     @Flag(help: "Make the message the topic's retained message.")
     var retain = false
+    @Flag(help: "Mark the message binary: subscribers get a binary frame, or base64 in JSON mode, even if it is text.")
+    var binary = false
     @Argument(help: "The topic, e.g. prices.AAPL.")
     var topic: String
     @Argument(help: "The message; without it, every line of standard input is one message.")
@@ -31,7 +38,7 @@ struct PublishCommand: ParsableCommand {
             var reader = SocketReader(descriptor: descriptor)
             var outstanding = 0
             func send(_ payload: [UInt8]) throws {
-                var command = Array("PUB \(topic) \(payload.count)\(retain ? " RETAIN" : "")\r\n".utf8)
+                var command = Array("PUB \(topic) \(payload.count)\(retain ? " RETAIN" : "")\(binary ? " BINARY" : "")\r\n".utf8)
                 command += payload
                 command += [13, 10]
                 try UnixSocket.writeAll(descriptor, command)

@@ -1,3 +1,8 @@
+import HeraldServer
+import HeraldCore
+import HeraldWire
+import HeraldClient
+import HeraldBench
 import ArgumentParser
 import NIOCore
 

@@ -1,4 +1,8 @@
-@testable import Broker
+@testable import HeraldWire
+@testable import HeraldCore
+@testable import HeraldServer
+@testable import HeraldClient
+import HeraldSettings
 import NIOCore
 import Testing
 

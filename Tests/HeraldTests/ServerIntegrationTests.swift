@@ -1,4 +1,9 @@
-@testable import Broker
+@testable import HeraldWire
+@testable import HeraldCore
+@testable import HeraldServer
+@testable import HeraldClient
+import HeraldSettings
+import Logging
 import Testing
 
 #if canImport(Glibc)
@@ -9,12 +14,12 @@ import Glibc
 /// real sockets by herald's own Swift clients. (tests/interop drives the binary with
 /// third-party clients.)
 @Suite(.serialized) struct ServerIntegrationTests {
-    func withServer(_ adjust: (inout BrokerConfiguration) -> Void = { _ in }, _ body: (HeraldServer) throws -> Void) async throws {
-        var configuration = BrokerConfiguration()
+    func withServer(_ adjust: (inout Settings) -> Void = { _ in }, _ body: (HeraldServer) throws -> Void) async throws {
+        var configuration = Settings()
         configuration.listenPort = 0
         configuration.socketPath = "/tmp/herald-swift-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
         adjust(&configuration)
-        let server = try await HeraldServer.start(configuration)
+        let server = try await HeraldServer.start(settings: configuration, logger: Logger(label: "test"))
         do {
             try body(server)
         } catch {
@@ -36,7 +41,7 @@ import Glibc
 
     /// One `PUB` over the Unix socket; returns the reply line.
     func publish(_ server: HeraldServer, _ topic: String, _ payload: String, retain: Bool = false) throws -> String {
-        let descriptor = try UnixSocket.connect(server.configuration.socketPath)
+        let descriptor = try UnixSocket.connect(server.settings.socketPath)
         defer { close(descriptor) }
         try UnixSocket.writeAll(descriptor, Array("PUB \(topic) \(payload.utf8.count)\(retain ? " RETAIN" : "")\r\n\(payload)\r\n".utf8))
         var reader = SocketReader(descriptor: descriptor)
@@ -93,7 +98,7 @@ import Glibc
 
     @Test func unixSocketPipeliningAndErrors() async throws {
         try await withServer { server in
-            let descriptor = try UnixSocket.connect(server.configuration.socketPath)
+            let descriptor = try UnixSocket.connect(server.settings.socketPath)
             defer { close(descriptor) }
             try UnixSocket.writeAll(descriptor, Array("PUB a 1\r\nx\r\nPUB b.* 2\r\nyy\r\nPING\r\nPUB c 0\r\n\r\nBOGUS\r\n".utf8))
             var reader = SocketReader(descriptor: descriptor)

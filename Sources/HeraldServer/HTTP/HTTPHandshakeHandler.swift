@@ -1,30 +1,11 @@
-import Atomics
+import HeraldCore
+import HeraldWire
 import Deflate
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 import Topics
-
-/// Shared by every connection of the listener: the connection count that enforces
-/// `--max-connections`, and what the handshake needs to hand a connection to the core.
-final class ListenerContext: Sendable {
-    let core: BrokerCore
-    var configuration: BrokerConfiguration { core.configuration }
-    let negotiator: DeflateNegotiator?
-    let openConnections = ManagedAtomic<Int>(0)
-    private let outboxes: [ObjectIdentifier: LoopOutbox]
-
-    init(core: BrokerCore) {
-        self.core = core
-        let configuration = core.configuration
-        self.negotiator = configuration.compression ? DeflateNegotiator(serverMaxWindowBits: configuration.deflateWindowBits) : nil
-        self.outboxes = Dictionary(uniqueKeysWithValues: core.outboxes.map { (ObjectIdentifier($0.loop), $0) })
-    }
-
-    func outbox(for loop: any EventLoop) -> LoopOutbox {
-        outboxes[ObjectIdentifier(loop)]!
-    }
-}
 
 /// Answers the HTTP request of a new connection: health checks, refusals with the status
 /// of CONTRACT §4, and the WebSocket upgrade, after which it replaces itself and the HTTP
@@ -39,14 +20,15 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
     private var timeout: Scheduled<Void>?
     private var answered = false
 
+    private var logger: Logger { listener.logger }
+
     init(listener: ListenerContext, overCapacity: Bool) {
         self.listener = listener
         self.overCapacity = overCapacity
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let seconds = listener.configuration.handshakeTimeoutSeconds
-        timeout = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
+        timeout = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(listener.settings.handshakeTimeoutSeconds)) {
             context.close(promise: nil)
         }
     }
@@ -88,6 +70,9 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private func respond(_ status: HTTPResponseStatus, headers: [(String, String)] = [], message: String, context: ChannelHandlerContext) {
+        logger.info("handshake refused", metadata: [
+            "peer": "\(context.remoteAddress?.description ?? "?")", "status": "\(status.code)", "reason": "\(message)",
+        ])
         answer(HTTPResponse.make(status, headers: headers, body: message + "\n", allocator: context.channel.allocator), context: context)
     }
 
@@ -98,19 +83,22 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private func upgrade(route: HandshakeDecision.Route, accept: String, deflate: DeflateParameters?, context: ChannelHandlerContext) {
         answered = true
-        let outbox = listener.outbox(for: context.eventLoop)
+        let services = listener.services(for: context.eventLoop)
         let form = WireForm(
             mode: route == .json ? .json : .raw,
             deflateWindowBits: UInt8(deflate?.serverMaxWindowBits ?? 0)
         )
-        let subscriber = Subscriber(wireForm: form, outbox: outbox)
+        let subscriber = Subscriber(wireForm: form, outbox: services.outbox)
         let rawPattern: TopicPattern? = if case .raw(let pattern) = route { pattern } else { nil }
         let response = HTTPResponse.switchingProtocols(accept: accept, extensions: deflate?.responseHeaderValue, allocator: context.channel.allocator)
         let pipeline = context.pipeline.syncOperations
         do {
             try pipeline.addHandlers([
-                ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: listener.configuration.maxFrameBytes)),
-                WebSocketConnectionHandler(subscriber: subscriber, core: listener.core, route: route, compressed: deflate != nil),
+                ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: listener.settings.maxFrameBytes)),
+                WebSocketConnectionHandler(
+                    subscriber: subscriber, core: listener.core, services: services, route: route,
+                    compressed: deflate != nil, logger: logger
+                ),
             ])
             // Removing the HTTP decoder last forwards any bytes it holds to the frame decoder.
             pipeline.removeHandler(context: context, promise: nil)

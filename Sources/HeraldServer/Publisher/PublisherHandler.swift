@@ -1,3 +1,5 @@
+import HeraldCore
+import HeraldWire
 import NIOCore
 
 /// One publisher on the Unix socket. It runs on the core loop, so a publish reaches the
@@ -15,8 +17,8 @@ final class PublisherHandler: ChannelInboundHandler {
     init(core: BrokerCore) {
         self.core = core
         self.parser = PublisherCommandParser(
-            maxLineBytes: core.configuration.maxLineBytes,
-            maxPayloadBytes: core.configuration.maxMessageBytes
+            maxLineBytes: core.settings.maxLineBytes,
+            maxPayloadBytes: core.settings.maxMessageBytes
         )
     }
 
@@ -41,8 +43,8 @@ final class PublisherHandler: ChannelInboundHandler {
         var reply = context.channel.allocator.buffer(capacity: 64)
         while let command = parser.next(from: &buffer) {
             switch command {
-            case .publish(let topic, let payload, let retain):
-                let result = core.publish(topic: topic, payload: payload, retain: retain)
+            case .publish(let topic, let payload, let retain, let binary):
+                let result = core.publish(topic: topic, payload: payload, retain: retain, binary: binary)
                 reply.writeString("+OK \(result.seq) \(result.deliveries)\r\n")
             case .ping:
                 reply.writeStaticString("+PONG\r\n")

@@ -4,17 +4,17 @@ import Topics
 
 /// What to answer an HTTP request on the WebSocket listener (CONTRACT §4), decided without
 /// any I/O so that each rule and their order can be tested on requests alone.
-enum HandshakeDecision: Equatable {
+package enum HandshakeDecision: Equatable {
     case health
     case reject(HTTPResponseStatus, headers: [(String, String)] = [], message: String)
     case upgrade(Route, accept: String, deflate: DeflateParameters?)
 
-    enum Route: Equatable {
+    package enum Route: Equatable {
         case raw(TopicPattern)
         case json
     }
 
-    static func == (lhs: HandshakeDecision, rhs: HandshakeDecision) -> Bool {
+    package static func == (lhs: HandshakeDecision, rhs: HandshakeDecision) -> Bool {
         switch (lhs, rhs) {
         case (.health, .health): true
         case let (.reject(a, ah, am), .reject(b, bh, bm)): a == b && am == bm && ah.elementsEqual(bh, by: ==)
@@ -25,7 +25,7 @@ enum HandshakeDecision: Equatable {
 
     /// The checks apply in the contract's order: path (404), pattern (400), upgrade present
     /// (426), method and key (400), version (426).
-    static func decide(method: HTTPMethod, uri: String, headers: HTTPHeaders, negotiator: DeflateNegotiator?) -> HandshakeDecision {
+    package static func decide(method: HTTPMethod, uri: String, headers: HTTPHeaders, negotiator: DeflateNegotiator?) -> HandshakeDecision {
         let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
         let route: Route
         if path == "/healthz" {
@@ -63,7 +63,7 @@ enum HandshakeDecision: Equatable {
     }
 
     /// RFC 6455 §4.2.2: base64(SHA-1(key + GUID)).
-    static func acceptValue(for key: String) -> String {
+    package static func acceptValue(for key: String) -> String {
         Base64.encode(SHA1.hash(Array((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8)))
     }
 
@@ -75,7 +75,7 @@ enum HandshakeDecision: Equatable {
 }
 
 extension StringProtocol {
-    var trimmingSpaces: String {
+    package var trimmingSpaces: String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
         guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return "" }
         return String(self[start...end])

@@ -1,7 +1,7 @@
 /// Percent-decoding of a path segment (RFC 3986 §2.1): browsers send `>` as `%3E`.
-enum PercentDecoding {
+package enum PercentDecoding {
     /// nil when a `%` is not followed by two hex digits or the result is not UTF-8.
-    static func decode(_ text: some StringProtocol) -> String? {
+    package static func decode(_ text: some StringProtocol) -> String? {
         var bytes: [UInt8] = []
         var iterator = text.utf8.makeIterator()
         while let byte = iterator.next() {

@@ -1,24 +1,35 @@
 import NIOCore
 
 /// A JSON-mode control message (CONTRACT §4.3), parsed on the connection's own loop.
-struct ClientRequest {
-    enum Operation {
+package struct ClientRequest {
+    package enum Operation {
         case subscribe(pattern: String, since: UInt64?, epoch: String?)
         case unsubscribe(pattern: String)
-        case publish(topic: String, payload: ByteBuffer, retain: Bool)
+        /// `binary`: the data came base64-encoded, which marks it binary end to end.
+        case publish(topic: String, payload: ByteBuffer, retain: Bool, binary: Bool)
         case ping
     }
 
-    struct Failure: Error {
-        var code: String
-        var message: String
+    package struct Failure: Error {
+        package var code: String
+        package var message: String
+
+        package init(code: String, message: String) {
+            self.code = code
+            self.message = message
+        }
     }
 
     /// Echoed in the reply as the client wrote it.
-    var id: JSONValue?
-    var operation: Result<Operation, Failure>
+    package var id: JSONValue?
+    package var operation: Result<Operation, Failure>
 
-    static func parse(_ text: ByteBuffer) -> ClientRequest {
+    package init(id: JSONValue?, operation: Result<Operation, Failure>) {
+        self.id = id
+        self.operation = operation
+    }
+
+    package static func parse(_ text: ByteBuffer) -> ClientRequest {
         let parsed = text.withUnsafeReadableBytes { bytes in Result { () throws(JSONParser.Error) in try JSONParser.parse(bytes) } }
         guard case .success(let value) = parsed else {
             if case .failure(let error) = parsed {
@@ -66,7 +77,9 @@ struct ClientRequest {
                 guard case .bool(let flag) = raw else { throw Failure(code: "bad_request", message: "'retain' must be true or false") }
                 retain = flag
             }
-            return .publish(topic: topic, payload: try payload(of: data, encoding: value["encoding"]), retain: retain)
+            let encoding = value["encoding"]
+            let binary = encoding.map { $0 != .null } ?? false
+            return .publish(topic: topic, payload: try payload(of: data, encoding: encoding), retain: retain, binary: binary)
         case "ping":
             return .ping
         default:

@@ -1,20 +1,20 @@
 /// RFC 8259 JSON parser for client control messages and for deciding whether a payload
 /// is JSON. Strict (no trailing commas, no comments, no lone surrogates) and bounded in
 /// nesting so hostile input cannot exhaust the stack.
-struct JSONParser {
-    struct Error: Swift.Error, Equatable {
+package struct JSONParser {
+    package struct Error: Swift.Error, Equatable {
         let offset: Int
         let reason: String
     }
 
-    static let maxDepth = 64
+    package static let maxDepth = 64
 
     private let bytes: UnsafeRawBufferPointer
     private var position = 0
 
     private init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws(Error) -> JSONValue {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(Error) -> JSONValue {
         var parser = JSONParser(bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -23,13 +23,13 @@ struct JSONParser {
         return value
     }
 
-    static func parse(_ text: String) throws(Error) -> JSONValue {
+    package static func parse(_ text: String) throws(Error) -> JSONValue {
         var copy = text
         let result = copy.withUTF8 { utf8 in Result { () throws(Error) in try parse(UnsafeRawBufferPointer(utf8)) } }
         return try result.get()
     }
 
-    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         (try? parse(bytes)) != nil
     }
 

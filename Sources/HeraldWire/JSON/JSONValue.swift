@@ -1,6 +1,6 @@
 /// A parsed JSON value. Numbers keep their source text so that a client's `data` is
 /// republished exactly as written, not as a `Double` approximation.
-indirect enum JSONValue: Equatable {
+package indirect enum JSONValue: Equatable {
     case null
     case bool(Bool)
     case number(String)
@@ -8,7 +8,7 @@ indirect enum JSONValue: Equatable {
     case array([JSONValue])
     case object([(key: String, value: JSONValue)])
 
-    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true
         case let (.bool(a), .bool(b)): a == b
@@ -21,7 +21,7 @@ indirect enum JSONValue: Equatable {
     }
 
     /// The last value of `key` in an object, as most JSON readers resolve duplicates.
-    subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members.last(where: { $0.key == key })?.value
     }

@@ -1,8 +1,8 @@
 import NIOCore
 
 /// Writes compact JSON into a `ByteBuffer`, the form every server message takes.
-enum JSONWriter {
-    static func write(_ value: JSONValue, into buffer: inout ByteBuffer) {
+package enum JSONWriter {
+    package static func write(_ value: JSONValue, into buffer: inout ByteBuffer) {
         switch value {
         case .null: buffer.writeStaticString("null")
         case .bool(let flag): buffer.writeStaticString(flag ? "true" : "false")
@@ -27,13 +27,13 @@ enum JSONWriter {
         }
     }
 
-    static func writeString(_ text: String, into buffer: inout ByteBuffer) {
+    package static func writeString(_ text: String, into buffer: inout ByteBuffer) {
         var copy = text
         copy.withUTF8 { writeString(utf8: UnsafeRawBufferPointer($0), into: &buffer) }
     }
 
     /// Writes already-valid UTF-8 as a JSON string, escaping what RFC 8259 requires.
-    static func writeString(utf8 bytes: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
+    package static func writeString(utf8 bytes: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt8(ascii: "\""))
         var runStart = 0
         for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {

@@ -1,8 +1,8 @@
 import NIOCore
 
 /// The JSON replies of CONTRACT §4.3 other than messages.
-enum ServerReply {
-    static func ok(id: JSONValue?, epoch: String, seq: UInt64) -> ByteBuffer {
+package enum ServerReply {
+    package static func ok(id: JSONValue?, epoch: String, seq: UInt64) -> ByteBuffer {
         var json = ByteBuffer()
         json.writeStaticString("{\"op\":\"ok\"")
         writeID(id, into: &json)
@@ -12,7 +12,7 @@ enum ServerReply {
         return json
     }
 
-    static func error(id: JSONValue?, code: String, message: String) -> ByteBuffer {
+    package static func error(id: JSONValue?, code: String, message: String) -> ByteBuffer {
         var json = ByteBuffer()
         json.writeStaticString("{\"op\":\"error\"")
         writeID(id, into: &json)
@@ -24,7 +24,7 @@ enum ServerReply {
         return json
     }
 
-    static func pong(id: JSONValue?) -> ByteBuffer {
+    package static func pong(id: JSONValue?) -> ByteBuffer {
         var json = ByteBuffer()
         json.writeStaticString("{\"op\":\"pong\"")
         writeID(id, into: &json)
@@ -33,7 +33,7 @@ enum ServerReply {
     }
 
     /// `topic` nil: the client's epoch is not this run's, so its `since` means nothing here.
-    static func gap(topic: String?, since: UInt64) -> ByteBuffer {
+    package static func gap(topic: String?, since: UInt64) -> ByteBuffer {
         var json = ByteBuffer()
         json.writeStaticString("{\"op\":\"gap\",\"topic\":")
         if let topic { JSONWriter.writeString(topic, into: &json) } else { json.writeStaticString("null") }

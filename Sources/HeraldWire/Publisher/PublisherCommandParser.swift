@@ -4,9 +4,10 @@ import Topics
 /// The line protocol of CONTRACT §5 as a pure parser: bytes in, commands out. It buffers at
 /// most one line (`maxLineBytes`) or one accepted payload (`maxPayloadBytes`); a refused
 /// payload is skipped as it streams past, never held.
-struct PublisherCommandParser {
-    enum Command: Equatable {
-        case publish(topic: TopicName, payload: ByteBuffer, retain: Bool)
+package struct PublisherCommandParser {
+    package enum Command: Equatable {
+        /// `binary`: the publisher marked the payload binary (`BINARY`), kept end to end.
+        case publish(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool)
         case ping
         case stats
         /// `-ERR code message`; when `fatal`, framing is lost and the connection must close.
@@ -15,23 +16,23 @@ struct PublisherCommandParser {
 
     private enum State {
         case line
-        case payload(topic: TopicName, length: Int, retain: Bool)
+        case payload(topic: TopicName, length: Int, retain: Bool, binary: Bool)
         /// Skipping a refused payload and its line ending.
         case skipping(remaining: Int)
     }
 
-    let maxLineBytes: Int
-    let maxPayloadBytes: Int
+    package let maxLineBytes: Int
+    package let maxPayloadBytes: Int
     private var state = State.line
     private var failed = false
 
-    init(maxLineBytes: Int, maxPayloadBytes: Int) {
+    package init(maxLineBytes: Int, maxPayloadBytes: Int) {
         self.maxLineBytes = maxLineBytes
         self.maxPayloadBytes = maxPayloadBytes
     }
 
     /// The next command from `buffer`, consuming its bytes; nil when more bytes are needed.
-    mutating func next(from buffer: inout ByteBuffer) -> Command? {
+    package mutating func next(from buffer: inout ByteBuffer) -> Command? {
         while !failed {
             switch state {
             case .skipping(let remaining):
@@ -46,7 +47,7 @@ struct PublisherCommandParser {
                 guard let ending = lineEndingLength(buffer) else { return nil }
                 if ending == 0 { return fail("payload not followed by CRLF") }
                 buffer.moveReaderIndex(forwardBy: ending)
-            case .payload(let topic, let length, let retain):
+            case .payload(let topic, let length, let retain, let binary):
                 guard buffer.readableBytes >= length + 1 else { return nil }
                 let endingStart = buffer.readerIndex + length
                 let first = buffer.getInteger(at: endingStart, as: UInt8.self)!
@@ -66,7 +67,7 @@ struct PublisherCommandParser {
                 let payload = ByteBuffer(buffer: buffer.readSlice(length: length)!)
                 buffer.moveReaderIndex(forwardBy: ending)
                 state = .line
-                return .publish(topic: topic, payload: payload, retain: retain)
+                return .publish(topic: topic, payload: payload, retain: retain, binary: binary)
             case .line:
                 let view = buffer.readableBytesView
                 guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
@@ -96,8 +97,11 @@ struct PublisherCommandParser {
         case "STATS" where words.count == 1:
             return .stats
         case "PUB":
-            guard words.count == 3 || (words.count == 4 && words[3].uppercased() == "RETAIN") else {
-                return fail("usage: PUB <topic> <nbytes> [RETAIN]")
+            let flags = words.dropFirst(3).map { $0.uppercased() }
+            guard words.count >= 3, flags.count <= 2, Set(flags).count == flags.count,
+                flags.allSatisfy({ $0 == "RETAIN" || $0 == "BINARY" })
+            else {
+                return fail("usage: PUB <topic> <nbytes> [RETAIN] [BINARY]")
             }
             guard words[2].utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), words[2].utf8.count <= 18,
                 let length = Int(words[2])
@@ -110,7 +114,7 @@ struct PublisherCommandParser {
             }
             do {
                 let topic = try TopicName(String(words[1]))
-                state = .payload(topic: topic, length: length, retain: words.count == 4)
+                state = .payload(topic: topic, length: length, retain: flags.contains("RETAIN"), binary: flags.contains("BINARY"))
                 return nil  // the payload follows
             } catch {
                 state = .skipping(remaining: length)

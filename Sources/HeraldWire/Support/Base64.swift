@@ -2,7 +2,7 @@ import NIOCore
 
 /// Standard base64 with padding (RFC 4648 §4), for handshake keys and binary payloads in
 /// JSON envelopes.
-enum Base64 {
+package enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     private static let reverse: [UInt8] = {
         var table = [UInt8](repeating: 0xFF, count: 256)
@@ -10,13 +10,13 @@ enum Base64 {
         return table
     }()
 
-    static func encode<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
+    package static func encode<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
         var output = ByteBuffer()
         encode(bytes, into: &output)
         return String(buffer: output)
     }
 
-    static func encode<Bytes: Collection<UInt8>>(_ bytes: Bytes, into output: inout ByteBuffer) {
+    package static func encode<Bytes: Collection<UInt8>>(_ bytes: Bytes, into output: inout ByteBuffer) {
         var iterator = bytes.makeIterator()
         while let first = iterator.next() {
             let second = iterator.next()
@@ -30,7 +30,7 @@ enum Base64 {
     }
 
     /// nil unless `text` is canonical padded base64.
-    static func decode(_ text: some StringProtocol) -> [UInt8]? {
+    package static func decode(_ text: some StringProtocol) -> [UInt8]? {
         let bytes = Array(text.utf8)
         guard bytes.count % 4 == 0 else { return nil }
         var output: [UInt8] = []

@@ -2,12 +2,12 @@ import NIOCore
 
 /// Strict UTF-8 validation (no overlongs, no surrogates, nothing past U+10FFFF), used to
 /// choose text or binary frames and to reject invalid text messages with 1007.
-enum UTF8Validation {
-    static func isValid(_ buffer: ByteBuffer) -> Bool {
+package enum UTF8Validation {
+    package static func isValid(_ buffer: ByteBuffer) -> Bool {
         buffer.withUnsafeReadableBytes { isValid($0) }
     }
 
-    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var index = 0
         let count = bytes.count
         while index < count {

@@ -1,14 +1,19 @@
-/// The close codes herald sends (RFC 6455 §7.4.1) and the ones it echoes.
-enum CloseCode {
-    static let normal: UInt16 = 1000
-    static let goingAway: UInt16 = 1001
-    static let protocolError: UInt16 = 1002
-    static let invalidData: UInt16 = 1007
-    static let policyViolation: UInt16 = 1008
-    static let tooBig: UInt16 = 1009
+import NIOWebSocket
+
+/// The close codes herald sends, taken from NIO's `WebSocketErrorCode` table (RFC 6455
+/// §7.4.1), as the plain numbers the state machines compare; and the rule for the codes a
+/// client may send.
+package enum CloseCode {
+    package static let normal = UInt16(webSocketErrorCode: .normalClosure)
+    package static let goingAway = UInt16(webSocketErrorCode: .goingAway)
+    package static let protocolError = UInt16(webSocketErrorCode: .protocolError)
+    package static let invalidData = UInt16(webSocketErrorCode: .dataInconsistentWithMessage)
+    package static let policyViolation = UInt16(webSocketErrorCode: .policyViolation)
+    package static let tooBig = UInt16(webSocketErrorCode: .messageTooLarge)
+    package static let internalError = UInt16(webSocketErrorCode: .unexpectedServerError)
 
     /// CONTRACT §4.1: the codes a client may send and get echoed; anything else is 1002.
-    static func isEchoable(_ code: UInt16) -> Bool {
+    package static func isEchoable(_ code: UInt16) -> Bool {
         (1000...1003).contains(code) || (1007...1011).contains(code) || (3000...4999).contains(code)
     }
 }

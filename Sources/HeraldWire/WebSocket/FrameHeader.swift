@@ -4,15 +4,15 @@ import NIOWebSocket
 /// Server-to-client frame headers (RFC 6455 §5.2). Server frames are never masked, so a
 /// message encoded once is byte-identical for every subscriber and one `ByteBuffer` can be
 /// written to all of them.
-enum FrameHeader {
+package enum FrameHeader {
     /// The largest header a server frame can have: 2 bytes plus a 64-bit length.
-    static let maxLength = 10
+    package static let maxLength = 10
 
-    static func length(forPayload count: Int) -> Int {
+    package static func length(forPayload count: Int) -> Int {
         count < 126 ? 2 : (count <= 0xFFFF ? 4 : 10)
     }
 
-    static func write(opcode: WebSocketOpcode, compressed: Bool, payloadLength: Int, into buffer: inout ByteBuffer) {
+    package static func write(opcode: WebSocketOpcode, compressed: Bool, payloadLength: Int, into buffer: inout ByteBuffer) {
         buffer.writeInteger(firstByte(opcode: opcode, compressed: compressed))
         if payloadLength < 126 {
             buffer.writeInteger(UInt8(payloadLength))
@@ -33,7 +33,7 @@ enum FrameHeader {
     }
 
     /// A whole unfragmented frame carrying `payload`.
-    static func frame(opcode: WebSocketOpcode, payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+    package static func frame(opcode: WebSocketOpcode, payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: maxLength + payload.readableBytes)
         write(opcode: opcode, compressed: false, payloadLength: payload.readableBytes, into: &buffer)
         var payload = payload
@@ -43,7 +43,7 @@ enum FrameHeader {
 
     /// A buffer whose first `maxLength` bytes are reserved, so that the payload can be
     /// written (or compressed) straight into it and the header put in front afterwards.
-    static func bufferWithHeadroom(capacity: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+    package static func bufferWithHeadroom(capacity: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: maxLength + capacity)
         buffer.moveWriterIndex(forwardBy: maxLength)
         buffer.moveReaderIndex(forwardBy: maxLength)
@@ -51,7 +51,7 @@ enum FrameHeader {
     }
 
     /// Puts the header in front of the payload of a buffer made by `bufferWithHeadroom`.
-    static func prependHeader(opcode: WebSocketOpcode, compressed: Bool, to buffer: inout ByteBuffer) {
+    package static func prependHeader(opcode: WebSocketOpcode, compressed: Bool, to buffer: inout ByteBuffer) {
         let payloadLength = buffer.readableBytes
         let headerLength = length(forPayload: payloadLength)
         let start = buffer.readerIndex - headerLength

@@ -3,7 +3,9 @@ import NIOWebSocket
 
 /// The inbound half of RFC 6455 as a pure state machine: frames in, whole messages and
 /// protocol verdicts out. It knows nothing of channels, so every rule is testable with
-/// frames alone.
+/// frames alone. Uncompressed text is checked for UTF-8 frame by frame, so an invalid
+/// fragmented message fails at its first bad fragment; compressed text can only be checked
+/// once inflated, by the caller.
 package struct MessageAssembler {
     package enum Event: Equatable {
         /// Nothing to act on yet (a fragment was buffered, or a pong arrived).
@@ -23,9 +25,12 @@ package struct MessageAssembler {
         var payload: ByteBuffer
     }
 
-    let maxMessageBytes: Int
-    let compressionNegotiated: Bool
+    private static let invalidText = Event.fail(code: CloseCode.invalidData, reason: "text message is not valid UTF-8")
+
+    package let maxMessageBytes: Int
+    package let compressionNegotiated: Bool
     private var fragments: Fragments?
+    private var utf8 = UTF8StreamValidator()
 
     package init(maxMessageBytes: Int, compressionNegotiated: Bool) {
         self.maxMessageBytes = maxMessageBytes
@@ -48,6 +53,10 @@ package struct MessageAssembler {
                 return .fail(code: CloseCode.tooBig, reason: "message exceeds \(maxMessageBytes) bytes")
             }
             let text = frame.opcode == .text
+            if text && !frame.rsv1 {
+                utf8 = UTF8StreamValidator()
+                guard utf8.feed(payload), !frame.fin || utf8.isComplete else { return Self.invalidText }
+            }
             if frame.fin { return .message(text: text, payload: payload, compressed: frame.rsv1) }
             fragments = Fragments(text: text, compressed: frame.rsv1, payload: payload)
             return .none
@@ -62,6 +71,9 @@ package struct MessageAssembler {
                 return .fail(code: CloseCode.tooBig, reason: "message exceeds \(maxMessageBytes) bytes")
             }
             fragments = nil  // let go of the stored copy so the append does not copy on write
+            if pending.text && !pending.compressed {
+                guard utf8.feed(payload), !frame.fin || utf8.isComplete else { return Self.invalidText }
+            }
             pending.payload.writeBuffer(&payload)
             guard frame.fin else {
                 fragments = pending

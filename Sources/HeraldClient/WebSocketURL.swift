@@ -1,6 +1,6 @@
 /// `--url ws://HOST:PORT[/…]` of the client subcommands, as host and port.
-enum WebSocketURL {
-    static func hostAndPort(_ url: String) throws -> (host: String, port: Int) {
+package enum WebSocketURL {
+    package static func hostAndPort(_ url: String) throws -> (host: String, port: Int) {
         guard url.hasPrefix("ws://") else { throw CommandFailure("--url must start with ws://, e.g. ws://127.0.0.1:8080") }
         var rest = url.dropFirst(5)
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }

@@ -1,0 +1,31 @@
+import HeraldSettings
+import Atomics
+import Deflate
+import HeraldCore
+import Logging
+import NIOCore
+
+/// Shared by every connection of the WebSocket listener: the connection count that enforces
+/// `--max-connections`, and what the handshake needs to hand a connection to the core.
+final class ListenerContext: Sendable {
+    let core: BrokerCore
+    let logger: Logger
+    let negotiator: DeflateNegotiator?
+    let openConnections = ManagedAtomic<Int>(0)
+    private let loopServices: [ObjectIdentifier: LoopServices]
+
+    /// Settings that only a restart changes, read without a hop to the core loop.
+    let settings: Settings
+
+    init(core: BrokerCore, services: [LoopServices], settings: Settings, logger: Logger) {
+        self.core = core
+        self.logger = logger
+        self.settings = settings
+        self.negotiator = settings.compression ? DeflateNegotiator(serverMaxWindowBits: settings.deflateWindowBits) : nil
+        self.loopServices = Dictionary(uniqueKeysWithValues: services.map { (ObjectIdentifier($0.outbox.loop), $0) })
+    }
+
+    func services(for loop: any EventLoop) -> LoopServices {
+        loopServices[ObjectIdentifier(loop)]!
+    }
+}

@@ -1,0 +1,183 @@
+import HeraldWire
+import NIOCore
+import NIOWebSocket
+
+/// The rules of one WebSocket connection after its handshake, as a pure value: when it may
+/// read, what happens to frames that arrive before the 101 is out, the bounded backlog and
+/// the slow-consumer policy, the close handshake, pings and the idle timeout. It returns
+/// what to do; `WebSocketConnectionHandler` does it and only moves bytes, so every rule here
+/// is tested with no channel at all.
+package struct ConnectionStateMachine {
+    package enum SlowConsumerPolicy: Sendable {
+        case disconnect
+        case drop
+    }
+
+    package enum Phase: Equatable {
+        /// The core has not queued the 101 yet; frames that arrive early wait.
+        case awaitingHandshake
+        case open
+        /// Our close frame is out; waiting for the client's, or for the close timer.
+        case closing
+        case closed
+    }
+
+    /// What to do with frames the core queued.
+    package enum OutboundAction: Equatable {
+        case write(ByteBuffer)
+        /// Kept in the backlog (and `dropped` old messages were discarded to make room).
+        case queued(dropped: Int)
+        /// Over the limit with the `disconnect` policy: send 1008 and reset the connection;
+        /// `dropped` messages were still queued.
+        case disconnectSlowConsumer(dropped: Int)
+        case ignore
+    }
+
+    /// What to do with a frame the client sent.
+    package enum InboundAction: Equatable {
+        case none
+        case pong(ByteBuffer)
+        /// A whole message; a compressed one still needs inflating (see `inflated`).
+        case message(text: Bool, payload: ByteBuffer, compressed: Bool)
+        /// Send our close frame and half-close; the client's close or EOF ends it.
+        case fail(code: UInt16, reason: String)
+        /// The client started the close handshake: echo this close payload, then close TCP.
+        case echoClose(code: UInt16?)
+        /// The close handshake is complete (or the client misbehaves before its 101): close TCP.
+        case closeConnection
+    }
+
+    package enum SweepAction: Equatable {
+        case none
+        case ping
+        case idleClose
+    }
+
+    /// Frames a client may send before its 101 is out; past this it is closed.
+    static let earlyFrameLimit = 16
+
+    package private(set) var phase = Phase.awaitingHandshake
+    private var assembler: MessageAssembler
+    private var early: [WebSocketFrame] = []
+    private var backlog = FrameBacklog()
+    private let backlogLimit: Int
+    private let policy: SlowConsumerPolicy
+    /// The channel's writability, from its events: NIO reports crossing the high water mark
+    /// synchronously from the write that crosses it, so this is never stale.
+    package var isWritable = true
+    private var lastInbound: NIODeadline
+    private var lastPing: NIODeadline
+
+    package init(maxMessageBytes: Int, compressed: Bool, backlogLimit: Int, policy: SlowConsumerPolicy, now: NIODeadline) {
+        self.assembler = MessageAssembler(maxMessageBytes: maxMessageBytes, compressionNegotiated: compressed)
+        self.backlogLimit = max(backlogLimit, 1)
+        self.policy = policy
+        self.lastInbound = now
+        self.lastPing = now
+    }
+
+    // MARK: Outbound
+
+    /// The 101 is being written: the connection opens, and the frames that came early are
+    /// returned to be handled now, in order.
+    package mutating func handshakeSent() -> [WebSocketFrame] {
+        guard phase == .awaitingHandshake else { return [] }
+        phase = .open
+        defer { early = [] }
+        return early
+    }
+
+    package mutating func framesQueued(_ frames: ByteBuffer, messages: Int) -> OutboundAction {
+        guard phase == .open else { return .ignore }
+        if backlog.isEmpty && isWritable { return .write(frames) }
+        backlog.append(frames, messages: messages)
+        var dropped = 0
+        while backlog.bytes > backlogLimit {
+            switch policy {
+            case .disconnect:
+                phase = .closing
+                return .disconnectSlowConsumer(dropped: backlog.removeAll())
+            case .drop:
+                dropped += backlog.dropOldest()
+            }
+        }
+        return .queued(dropped: dropped)
+    }
+
+    /// The next backlog entry to write while the channel is writable.
+    package mutating func nextToDrain() -> ByteBuffer? {
+        guard isWritable, phase == .open else { return nil }
+        return backlog.popFirst()
+    }
+
+    /// Shutdown: everything queued goes out before the close, whatever the writability.
+    package mutating func drainForShutdown() -> [ByteBuffer] {
+        guard phase == .open else { return [] }
+        var frames: [ByteBuffer] = []
+        while let next = backlog.popFirst() { frames.append(next) }
+        return frames
+    }
+
+    /// We are sending a close frame: true when one should go out (only once, only if open).
+    package mutating func closeInitiated() -> Bool {
+        guard phase == .open else { return false }
+        phase = .closing
+        return true
+    }
+
+    /// The connection is gone; returns the messages it still had queued.
+    package mutating func closed() -> Int {
+        phase = .closed
+        early = []
+        return backlog.removeAll()
+    }
+
+    // MARK: Inbound
+
+    package mutating func frameReceived(_ frame: WebSocketFrame, now: NIODeadline) -> InboundAction {
+        lastInbound = now
+        switch phase {
+        case .awaitingHandshake:
+            guard early.count < Self.earlyFrameLimit else { return .closeConnection }
+            early.append(frame)
+            return .none
+        case .closing:
+            // Close frames have now gone both ways: RFC 6455 §7.1.1 wants TCP closed at once.
+            return frame.opcode == .connectionClose ? .closeConnection : .none
+        case .closed:
+            return .none
+        case .open:
+            break
+        }
+        switch assembler.receive(frame) {
+        case .none: return .none
+        case .ping(let payload): return .pong(payload)
+        case .message(let text, let payload, let compressed): return .message(text: text, payload: payload, compressed: compressed)
+        case .fail(let code, let reason): return .fail(code: code, reason: reason)
+        case .close(let reply):
+            phase = .closing
+            return .echoClose(code: reply)
+        }
+    }
+
+    /// A compressed message after inflating: text must be valid UTF-8 now that it can be read.
+    package func inflated(text: Bool, payload: ByteBuffer) -> InboundAction {
+        if text && !UTF8Validation.isValid(payload) {
+            return .fail(code: CloseCode.invalidData, reason: "text message is not valid UTF-8")
+        }
+        return .message(text: text, payload: payload, compressed: false)
+    }
+
+    // MARK: Time
+
+    /// Called by the loop's sweep: an idle connection is closed, a quiet one pinged.
+    package mutating func sweep(now: NIODeadline, idleTimeout: TimeAmount, pingInterval: TimeAmount) -> SweepAction {
+        guard phase == .open else { return .none }
+        if now - lastInbound >= idleTimeout { return .idleClose }
+        if now - lastPing >= pingInterval {
+            lastPing = now
+            return .ping
+        }
+        return .none
+    }
+}

@@ -1,0 +1,68 @@
+import TOMLKit
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--config FILE` (CONTRACT §10): TOML whose keys are the long option names, with dashes
+/// or underscores. Errors name the file as given and the key as written in it, since
+/// that is what the user will search the file for.
+enum ConfigFile {
+    static func apply(path: String, to settings: inout Settings) throws(SettingsError) {
+        try apply(text: readFile(path), path: path, to: &settings)
+    }
+
+    static func apply(text: String, path: String, to settings: inout Settings) throws(SettingsError) {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw SettingsError("\(path):\(error.source.begin.line):\(error.source.begin.column): \(error.description)")
+        } catch {
+            throw SettingsError("\(path): \(error)")
+        }
+
+        var spellings: [String: String] = [:]
+        for key in table.keys {
+            let name = String(key.map { $0 == "_" ? "-" : $0 })
+            guard let declaration = SettingDeclaration.named[name] else {
+                if name == "config" { throw SettingsError("\(path): '\(key)' can only be given on the command line") }
+                let hint = Suggestion.closestName(to: name).map { " (did you mean '\(spelled($0, like: key))'?)" } ?? ""
+                throw SettingsError("\(path): unknown key '\(key)'\(hint)")
+            }
+            // Which of the two would win depends on toml++'s key order: refuse rather than guess.
+            if let other = spellings.updateValue(key, forKey: name) {
+                throw SettingsError("\(path): '\(other)' and '\(key)' are the same setting")
+            }
+            do {
+                try declaration.setFromTOML(&settings, table[key]!)
+            } catch {
+                throw SettingsError("\(path): '\(key)' \(error.predicate)")
+            }
+        }
+    }
+
+    /// A suggestion in the spelling the file already uses.
+    private static func spelled(_ name: String, like key: String) -> String {
+        key.contains("_") ? String(name.map { $0 == "-" ? "_" : $0 }) : name
+    }
+
+    private static func readFile(_ path: String) throws(SettingsError) -> String {
+        func failure() -> SettingsError { SettingsError("\(path): cannot read the config file: \(String(cString: strerror(errno)))") }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure() }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure()
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,33 @@
+extension Settings {
+    /// Every option of `herald serve` with its help and default, one per line, for
+    /// `herald serve --help`.
+    public static var helpText: String {
+        let defaults = Settings()
+        let rows = [("--config FILE", "A TOML file of these settings, keys named like the options; flags win over it. Read again on SIGHUP.")]
+            + SettingDeclaration.all.map { declaration in
+                let usage = switch declaration.form {
+                case .flag: "--[no-]\(declaration.name)"
+                case .single, .repeatable: "--\(declaration.name) \(declaration.placeholder)"
+                }
+                let reload = declaration.reloadable ? " Applied on SIGHUP." : ""
+                return (usage, "\(declaration.help) Default: \(declaration.defaultNote ?? declaration.describe(defaults)).\(reload)")
+            }
+        // A long usage (all of --log-level's values) gets its help on the next line rather
+        // than pushing every other help that far right.
+        let width = rows.map(\.0.count).filter { $0 <= 32 }.max() ?? 0
+        return rows.map { usage, help in
+            let gap = usage.count <= width ? String(repeating: " ", count: width - usage.count) : "\n  " + String(repeating: " ", count: width)
+            return "  " + usage + gap + "  " + help
+        }.joined(separator: "\n")
+    }
+
+    /// Every option's name and value in force, in declaration order, for the start-up log.
+    public var summary: [(name: String, value: String)] {
+        SettingDeclaration.all.map { ($0.name, $0.describe(self)) }
+    }
+
+    /// The declared option names (without dashes), also the config keys.
+    public static var optionNames: [String] {
+        SettingDeclaration.all.map(\.name)
+    }
+}

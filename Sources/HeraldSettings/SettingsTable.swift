@@ -1,0 +1,54 @@
+import Logging
+
+extension SettingDeclaration {
+    /// Every setting of `herald serve`, in the order the help lists them. Adding a setting
+    /// is a field on `Settings` and one line here; `reloadable` settings are the ones the
+    /// server applies on SIGHUP (CONTRACT §10), the others it logs as needing a restart.
+    static let all: [SettingDeclaration] = [
+        .option("listen", \.listenAddress, .listenAddress,
+                help: "Where WebSocket subscribers connect; port 0 picks a free one."),
+        .option("socket", \.socketPath, .path, defaultNote: "./herald.sock, or $HERALD_SOCKET",
+                help: "Unix socket for publishers."),
+        .option("threads", \.threads, .wholeNumber, must: .beAtLeast(1), defaultNote: "one per core",
+                help: "Event-loop threads."),
+        .option("history", \.historyPerTopic, .wholeNumber, must: .beNonNegative,
+                help: "Messages kept per topic for `since` resume; 0 turns history off."),
+        .flag("compression", \.compression,
+              help: "Offer permessage-deflate (RFC 7692)."),
+        .option("compression-threshold", \.compressionThreshold, .wholeNumber, must: .beNonNegative,
+                help: "Messages below this many bytes are sent uncompressed."),
+        .option("deflate-window-bits", \.deflateWindowBits, .wholeNumber, must: .beWithin(9...15),
+                help: "LZ77 window of the shared compressor, 9 to 15; smaller saves memory."),
+        .option("max-message-bytes", \.maxMessageBytes, .wholeNumber, must: .bePositive,
+                help: "Largest message accepted, after inflating."),
+        .option("max-frame-bytes", \.maxFrameBytes, .wholeNumber, must: .bePositive,
+                help: "Largest single WebSocket frame accepted."),
+        .option("max-pending-bytes", \.maxPendingBytes, .wholeNumber, must: .bePositive,
+                help: "Outbound bytes queued per connection before the slow-consumer policy applies."),
+        .option("slow-consumer", \.slowConsumer, .choice,
+                help: "disconnect (close 1008) or drop (the oldest queued messages)."),
+        .option("handshake-timeout", \.handshakeTimeoutSeconds, .duration, must: .bePositive,
+                help: "Time a client has to complete its HTTP handshake."),
+        .option("ping-interval", \.pingIntervalSeconds, .duration, must: .bePositive,
+                help: "Time between server pings."),
+        .option("idle-timeout", \.idleTimeoutSeconds, .duration, must: .bePositive,
+                help: "Time without any client traffic before the connection is closed."),
+        .option("max-subscriptions", \.maxSubscriptionsPerConnection, .wholeNumber, must: .bePositive,
+                help: "Subscriptions one connection may hold."),
+        .option("max-connections", \.maxConnections, .wholeNumber, must: .bePositive,
+                help: "Open WebSocket connections; more are answered 503."),
+        .option("max-line-bytes", \.maxLineBytes, .wholeNumber, must: .beAtLeast(64),
+                help: "Longest command line on the Unix socket."),
+        .list("allow-client-publish", \.allowClientPublish, .topicPattern, reloadable: true,
+              help: "A pattern WebSocket clients may publish to; repeatable."),
+        .option("shutdown-grace", \.shutdownGraceSeconds, .duration, must: .beNonNegative,
+                help: "Time a graceful shutdown may take."),
+        .option("log-level", \.logLevel, .choice, reloadable: true,
+                help: "Least severe log records written to standard error."),
+        .option("log-format", \.logFormat, .choice,
+                help: "text, or json for one object per line."),
+    ]
+
+    /// `config` is not here: it names the file, so it cannot be read from it.
+    static let named = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+}
