@@ -20,15 +20,23 @@ class Broker:
         self.dir = tempfile.mkdtemp(prefix="herald-test-")
         self.socket_path = os.path.join(self.dir, "herald.sock")
         command = [HERALD, "serve", "--listen", "127.0.0.1:0", "--socket", self.socket_path, *args]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        env={**os.environ, **(env or {})})
+        # The log goes to a file, not a pipe: a pipe nobody reads would fill and stall the broker.
+        self.log_path = os.path.join(self.dir, "stderr.log")
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True,
+                                            env={**os.environ, **(env or {})})
         self.ready_line = self.process.stdout.readline()
-        match = re.search(r"ws://127\.0\.0\.1:(\d+)", self.ready_line)
+        match = re.search(r"wss?://127\.0\.0\.1:(\d+)", self.ready_line)
         if not match:
             self.process.kill()
-            raise RuntimeError(f"broker did not start: {self.ready_line!r} {self.process.stderr.read()}")
+            raise RuntimeError(f"broker did not start: {self.ready_line!r} {self.log()}")
         self.port = int(match.group(1))
         self.url = f"ws://127.0.0.1:{self.port}"
+
+    def log(self):
+        """Everything the broker has written to standard error so far."""
+        with open(self.log_path) as log:
+            return log.read()
 
     def publish(self, topic, payload, retain=False):
         """One PUB over a fresh Unix-socket connection; returns the reply line."""
@@ -98,10 +106,10 @@ class UnixClient:
         data, self.buffer = self.buffer[:count], self.buffer[count:]
         return data
 
-    def pub(self, topic, payload, retain=False):
+    def pub(self, topic, payload, retain=False, binary=False):
         if isinstance(payload, str):
             payload = payload.encode()
-        flag = b" RETAIN" if retain else b""
+        flag = (b" RETAIN" if retain else b"") + (b" BINARY" if binary else b"")
         self.send(b"PUB %s %d%s\r\n%s\r\n" % (topic.encode(), len(payload), flag, payload))
         return self.readline()
 
@@ -125,7 +133,7 @@ def broker():
     yield start
     for b in started:
         code = b.stop()
-        assert code == 0, f"broker exited {code}: {b.process.stderr.read()}"
+        assert code == 0, f"broker exited {code}: {b.log()}"
 
 
 class RawWebSocket:

@@ -1,0 +1,165 @@
+@testable import HeraldCore
+import HeraldSettings
+import HeraldWire
+import NIOCore
+import NIOEmbedded
+import Testing
+import Topics
+
+/// The core's rules with recording connections on an embedded loop: nothing here opens a
+/// socket, and `loop.run()` stands for the end of the core loop's turn.
+@Suite struct BrokerCoreTests {
+    let loop = EmbeddedEventLoop()
+    let core: BrokerCore
+
+    init() {
+        var settings = Settings()
+        settings.historyPerTopic = 3
+        settings.maxSubscriptionsPerConnection = 2
+        settings.allowClientPublish = [try! TopicPattern("chat.>")]
+        core = BrokerCore(loop: loop, outboxes: [LoopOutbox(loop: loop)], settings: settings)
+    }
+
+    func connect(raw pattern: String? = nil) -> (Subscriber, RecordingConnection) {
+        let subscriber = Subscriber(wireForm: WireForm(mode: pattern == nil ? .json : .raw, deflateWindowBits: 0), outbox: core.outboxes[0])
+        let connection = RecordingConnection()
+        subscriber.connection = connection
+        core.attach(subscriber, handshake: ByteBuffer(string: "101"), rawPattern: pattern.map { try! TopicPattern($0) })
+        loop.run()
+        connection.clear()
+        return (subscriber, connection)
+    }
+
+    func send(_ json: String, from subscriber: Subscriber) {
+        core.handle(ClientRequest.parse(ByteBuffer(string: json)), from: subscriber)
+        loop.run()
+    }
+
+    @discardableResult
+    func publish(_ topic: String, _ payload: String, retain: Bool = false, binary: Bool = false) -> BrokerCore.PublishResult {
+        let result = core.publish(topic: try! TopicName(topic), payload: ByteBuffer(string: payload), retain: retain, binary: binary)
+        loop.run()
+        return result
+    }
+
+    func payloads(_ connection: RecordingConnection) -> [String] { connection.messages.map(\.payload) }
+
+    @Test func overlappingPatternsDeliverOnce() {
+        let (subscriber, connection) = connect()
+        send(#"{"op":"subscribe","topic":"a.*"}"#, from: subscriber)
+        send(#"{"op":"subscribe","topic":"a.>"}"#, from: subscriber)
+        connection.clear()
+        #expect(publish("a.b", "1").deliveries == 1)
+        #expect(payloads(connection) == [#"{"op":"message","topic":"a.b","seq":1,"data":1}"#])
+    }
+
+    @Test func rawModeGetsRetainedThenLiveAndKeepsTheBinaryMark() {
+        publish("p.x", "old", retain: true)
+        publish("p.x", "kept", retain: true)
+        let (_, connection) = connectRawAfterHandshake("p.*")
+        #expect(connection.messages == [.init(text: true, payload: "kept")])
+        connection.clear()
+        publish("p.y", "text")
+        publish("p.y", "text but binary", binary: true)
+        #expect(connection.messages == [.init(text: true, payload: "text"), .init(text: false, payload: "text but binary")])
+    }
+
+    /// Retained messages follow the 101 in the same turn; `connect` clears them, so look
+    /// before clearing.
+    func connectRawAfterHandshake(_ pattern: String) -> (Subscriber, RecordingConnection) {
+        let subscriber = Subscriber(wireForm: WireForm(mode: .raw, deflateWindowBits: 0), outbox: core.outboxes[0])
+        let connection = RecordingConnection()
+        subscriber.connection = connection
+        core.attach(subscriber, handshake: ByteBuffer(string: "101"), rawPattern: try! TopicPattern(pattern))
+        loop.run()
+        guard case .handshake? = connection.deliveries.first else {
+            Issue.record("the 101 must come first")
+            return (subscriber, connection)
+        }
+        return (subscriber, connection)
+    }
+
+    @Test func historyThenLiveLosesAndRepeatsNothing() {
+        for n in 1...3 { publish("t", "\(n)") }
+        let (subscriber, connection) = connect()
+        send(#"{"op":"subscribe","topic":"t","since":1,"id":7}"#, from: subscriber)
+        // A publish in the same turn as the subscribe comes after the replay, never before.
+        core.handle(ClientRequest.parse(ByteBuffer(string: #"{"op":"ping"}"#)), from: subscriber)
+        publish("t", "4")
+        publish("t", "5")
+        let seqs = connection.messages.compactMap { message -> Int? in
+            guard let range = message.payload.range(of: #""seq":"#) else { return nil }
+            return Int(message.payload[range.upperBound...].prefix { $0.isNumber })
+        }
+        #expect(connection.messages.first?.payload.hasPrefix(#"{"op":"ok","id":7"#) == true)
+        #expect(seqs == [3, 2, 3, 4, 5], "ok carries seq 3; then 2 and 3 from history; then live 4 and 5")
+    }
+
+    @Test func evictedHistoryIsAGapAndAnotherEpochIsANullGap() {
+        for n in 1...5 { publish("t", "\(n)") }  // history keeps 3..5
+        let (subscriber, connection) = connect()
+        send(#"{"op":"subscribe","topic":"t","since":1}"#, from: subscriber)
+        #expect(Array(payloads(connection).dropFirst().prefix(2)) == [
+            #"{"op":"gap","topic":"t","since":1}"#,
+            #"{"op":"message","topic":"t","seq":3,"data":3}"#,
+        ])
+        let (other, otherConnection) = connect()
+        send(#"{"op":"subscribe","topic":"t","since":4,"epoch":"not-this-one"}"#, from: other)
+        #expect(Array(payloads(otherConnection).dropFirst()) == [
+            #"{"op":"gap","topic":null,"since":4}"#,
+            #"{"op":"message","topic":"t","seq":3,"data":3}"#,
+            #"{"op":"message","topic":"t","seq":4,"data":4}"#,
+            #"{"op":"message","topic":"t","seq":5,"data":5}"#,
+        ])
+    }
+
+    @Test func subscriptionLimitAndClientPublishRules() {
+        let (subscriber, connection) = connect()
+        send(#"{"op":"subscribe","topic":"a","id":1}"#, from: subscriber)
+        send(#"{"op":"subscribe","topic":"b","id":2}"#, from: subscriber)
+        send(#"{"op":"subscribe","topic":"a","id":3}"#, from: subscriber)  // already held: not counted twice
+        send(#"{"op":"subscribe","topic":"c","id":4}"#, from: subscriber)
+        send(#"{"op":"publish","topic":"news.x","data":"hi","id":5}"#, from: subscriber)
+        send(#"{"op":"publish","topic":"chat.*","data":"hi","id":6}"#, from: subscriber)
+        send(#"{"op":"unsubscribe","topic":"b","id":7}"#, from: subscriber)
+        send(#"{"op":"subscribe","topic":"chat.>","id":8}"#, from: subscriber)
+        send(#"{"op":"publish","topic":"chat.room","data":{"text":"hi"},"id":9}"#, from: subscriber)
+        let codes = payloads(connection).map { payload -> String in
+            if let range = payload.range(of: #""code":""#) { return String(payload[range.upperBound...].prefix { $0 != "\"" }) }
+            return payload.hasPrefix(#"{"op":"ok""#) ? "ok" : payload
+        }
+        #expect(codes == [
+            "ok", "ok", "ok", "too_many_subscriptions", "forbidden", "invalid_topic", "ok", "ok", "ok",
+            #"{"op":"message","topic":"chat.room","seq":1,"data":{"text":"hi"}}"#,
+        ])
+    }
+
+    @Test func smallFramesOfOneTurnLeaveAsOneBatchAndLargeOnesAlone() {
+        let (_, connection) = connect(raw: "t")
+        for n in 1...3 { _ = core.publish(topic: try! TopicName("t"), payload: ByteBuffer(string: "\(n)"), retain: false) }
+        _ = core.publish(topic: try! TopicName("t"), payload: ByteBuffer(repeating: 0x61, count: 2000), retain: false)
+        _ = core.publish(topic: try! TopicName("t"), payload: ByteBuffer(string: "5"), retain: false)
+        loop.run()
+        #expect(connection.batchSizes == [3, 1, 1])
+        #expect(payloads(connection).map { $0.count } == [1, 1, 1, 2000, 1])
+    }
+
+    @Test func detachedSubscribersReceiveNothing() {
+        let (subscriber, connection) = connect(raw: "t")
+        core.detach(subscriber)
+        #expect(publish("t", "x").deliveries == 0)
+        #expect(connection.deliveries.isEmpty)
+    }
+
+    @Test func shutdownQueuesCloseBehindWhatIsQueued() {
+        let (_, connection) = connect(raw: "t")
+        _ = core.publish(topic: try! TopicName("t"), payload: ByteBuffer(string: "last"), retain: false)
+        core.beginShutdown()
+        loop.run()
+        guard connection.deliveries.count == 2, case .frames = connection.deliveries[0], case .close(1001) = connection.deliveries[1] else {
+            Issue.record("expected the frame then close 1001, got \(connection.deliveries)")
+            return
+        }
+        #expect(publish("t", "after").deliveries == 1, "publishing still works; the connection goes with its close")
+    }
+}
