@@ -68,9 +68,11 @@ def test_client_publish_allowed_echoes_to_sender(broker):
     assert other.recv_data() == (0x1, b"hello room")
     sender.send_frame(0x2, b"\xff\x01")
     assert other.recv_data() == (0x2, b"\xff\x01")
-    # A binary message that is valid UTF-8 is delivered as text: the wire form follows the bytes.
+    # A binary message stays binary even when its bytes are valid UTF-8 (CONTRACT 4.2).
     sender.send_frame(0x2, b"\x00\x01")
-    assert other.recv_data() == (0x1, b"\x00\x01")
+    assert other.recv_data() == (0x2, b"\x00\x01")
+    sender.send_text("text again")
+    assert other.recv_data() == (0x1, b"text again")
 
 
 @pytest.mark.parametrize("path,args", [
