@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -35,7 +36,11 @@ let package = Package(
         .target(name: "Deflate", dependencies: ["CZlib", nio("NIOCore")]),
         .target(
             name: "HeraldWire",
-            dependencies: ["Deflate", "Topics", nio("NIOCore"), nio("NIOHTTP1"), nio("NIOWebSocket")]
+            dependencies: [
+                "Deflate", "Topics", nio("NIOCore"), nio("NIOHTTP1"), nio("NIOWebSocket"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "HeraldSettings",
@@ -51,6 +56,7 @@ let package = Package(
             dependencies: [
                 "Deflate", "Topics", "HeraldWire", "HeraldSettings", "HeraldAuth", log, nio("NIOCore"), nio("NIOConcurrencyHelpers"),
                 .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ]
         ),
         // Sockets: channel handlers, bootstraps, signals; the embeddable `HeraldServer` API.
@@ -64,12 +70,16 @@ let package = Package(
         ),
         .target(
             name: "HeraldClient",
-            dependencies: ["HeraldWire", "HeraldSettings", "Deflate", nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket")]
+            dependencies: [
+                "HeraldWire", "HeraldSettings", "Deflate", nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+            ]
         ),
         .target(
             name: "HeraldBench",
             dependencies: [
                 "HeraldClient", "HeraldWire", "Deflate", nio("NIOCore"), nio("NIOPosix"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,6 +1,7 @@
 import HeraldClient
 import HeraldWire
 import Deflate
+import ExtrasBase64
 import NIOCore
 
 /// Counts what one bench connection receives. It scans frame headers and skips payloads,
@@ -28,7 +29,7 @@ final class BenchSubscriber: ChannelInboundHandler {
     func channelActive(context: ChannelHandlerContext) {
         var request = ByteBuffer()
         request.writeString("GET \(state.path) HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
-        request.writeString("Sec-WebSocket-Key: \(Base64.encode((0..<16).map { _ in UInt8.random(in: 0...255) }))\r\n")
+        request.writeString("Sec-WebSocket-Key: \(Base64.encodeToString(bytes: (0..<16).map { _ in UInt8.random(in: 0...255) }))\r\n")
         request.writeString("Sec-WebSocket-Version: 13\r\n")
         if state.offerCompression { request.writeString("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n") }
         request.writeString("\r\n")

@@ -1,5 +1,6 @@
 import HeraldWire
 import Deflate
+import ExtrasBase64
 import NIOCore
 
 #if canImport(Glibc)
@@ -22,7 +23,7 @@ package final class BlockingWebSocket {
     package init(host: String, port: Int, path: String, offerCompression: Bool) throws {
         descriptor = try UnixSocket.connectTCP(host: host, port: port)
         reader = SocketReader(descriptor: descriptor)
-        let key = Base64.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
+        let key = Base64.encodeToString(bytes: (0..<16).map { _ in UInt8.random(in: 0...255) })
         var request = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         request += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
         if offerCompression { request += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" }

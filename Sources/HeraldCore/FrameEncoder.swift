@@ -1,5 +1,6 @@
 import HeraldWire
 import Deflate
+import ExtrasBase64
 import NIOCore
 import NIOWebSocket
 
@@ -81,7 +82,7 @@ package final class FrameEncoder {
                 JSONWriter.writeString(utf8: bytes, into: &json)
             } else {
                 json.writeInteger(UInt8(ascii: "\""))
-                Base64.encode(bytes, into: &json)
+                json.writeBytes(Base64.encodeToBytes(bytes: bytes))
                 json.writeStaticString("\",\"encoding\":\"base64")
                 json.writeInteger(UInt8(ascii: "\""))
             }

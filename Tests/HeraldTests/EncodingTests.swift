@@ -9,21 +9,6 @@ import Testing
 import Topics
 
 @Suite struct EncodingTests {
-    @Test func sha1AndBase64() {
-        let digest = SHA1.hash(Array("abc".utf8))
-        let hex = digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-        #expect(hex == "a9993e364706816aba3e25717850c26c9cd0d89d")
-        #expect(SHA1.hash([]).count == 20)
-        for length in 0..<10 {
-            let bytes = (0..<length).map { UInt8($0 * 37 & 0xFF) }
-            #expect(Base64.decode(Base64.encode(bytes)) == bytes)
-        }
-        #expect(Base64.encode(Array("foobar".utf8)) == "Zm9vYmFy")
-        #expect(Base64.decode("Zm9vYg==") == Array("foob".utf8))
-        #expect(Base64.decode("Zm9vYg=") == nil)
-        #expect(Base64.decode("Zm=vYg==") == nil)
-    }
-
     @Test func utf8Validation() {
         func valid(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { UTF8Validation.isValid($0) } }
         #expect(valid(Array("héllo €𝄞".utf8)))

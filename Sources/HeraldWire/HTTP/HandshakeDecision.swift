@@ -1,4 +1,6 @@
+import Crypto
 import Deflate
+import ExtrasBase64
 import NIOHTTP1
 import Topics
 
@@ -52,7 +54,7 @@ package enum HandshakeDecision: Equatable {
         }
         guard method == .GET else { return .reject(.badRequest, message: "a WebSocket upgrade must be a GET") }
         let keys = headers["sec-websocket-key"]
-        guard keys.count == 1, let key = keys.first?.trimmingSpaces, Base64.decode(key)?.count == 16 else {
+        guard keys.count == 1, let key = keys.first?.trimmingSpaces, (try? Base64.decode(string: key))?.count == 16 else {
             return .reject(.badRequest, message: "missing or malformed Sec-WebSocket-Key")
         }
         guard headers["sec-websocket-version"].map(\.trimmingSpaces) == ["13"] else {
@@ -64,7 +66,7 @@ package enum HandshakeDecision: Equatable {
 
     /// RFC 6455 §4.2.2: base64(SHA-1(key + GUID)).
     package static func acceptValue(for key: String) -> String {
-        Base64.encode(SHA1.hash(Array((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8)))
+        Base64.encodeToString(bytes: Array(Insecure.SHA1.hash(data: Array((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))))
     }
 
     private static func headerHasToken(_ headers: HTTPHeaders, _ name: String, _ token: String) -> Bool {

@@ -1,3 +1,4 @@
+import ExtrasBase64
 import NIOCore
 
 /// A JSON-mode control message (CONTRACT §4.3), parsed on the connection's own loop.
@@ -93,7 +94,7 @@ package struct ClientRequest {
         var buffer = ByteBuffer()
         switch (data, encoding) {
         case (.string(let text), .string("base64")?):
-            guard let bytes = Base64.decode(text) else {
+            guard let bytes = try? Base64.decode(string: text) else {
                 throw Failure(code: "bad_request", message: "'data' is not valid base64")
             }
             buffer.writeBytes(bytes)
