@@ -59,7 +59,7 @@ test-interop: build venv browser
 	HERALD_BIN=$(abspath $(HERALD_DEBUG)) $(PY) -m pytest tests/interop -q -p no:cacheprovider
 
 # libFuzzer, each target for FUZZ_SECONDS; seeds in Fuzz/Corpus, new inputs and crashes in fuzz-out/.
-FUZZ_TARGETS ?= FuzzPublisherParser FuzzJSONRequest FuzzExtensions FuzzInflate FuzzFrames FuzzHTTPUpgrade
+FUZZ_TARGETS ?= FuzzPublisherParser FuzzJSONRequest FuzzExtensions FuzzInflate FuzzFrames FuzzHTTPUpgrade FuzzToken
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@for target in $(FUZZ_TARGETS); do \

@@ -95,7 +95,10 @@ let package = Package(
         .testTarget(name: "DeflateTests", dependencies: ["Deflate", "TestSupport"]),
         .testTarget(name: "TopicsTests", dependencies: ["Topics", "TestSupport"]),
         .testTarget(name: "HeraldSettingsTests", dependencies: ["HeraldSettings", "Topics"]),
-        .testTarget(name: "HeraldAuthTests", dependencies: ["HeraldAuth", "Topics", "TestSupport"]),
+        .testTarget(
+            name: "HeraldAuthTests",
+            dependencies: ["HeraldAuth", "Topics", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(
             name: "HeraldTests",
             dependencies: [
@@ -123,7 +126,7 @@ if Context.environment["HERALD_FUZZ"] == "1" {
         .product(name: "NIOHTTP1", package: "swift-nio"),
         .product(name: "NIOWebSocket", package: "swift-nio"),
     ]
-    for name in ["FuzzPublisherParser", "FuzzJSONRequest", "FuzzExtensions", "FuzzInflate", "FuzzFrames", "FuzzHTTPUpgrade"] {
+    for name in ["FuzzPublisherParser", "FuzzJSONRequest", "FuzzExtensions", "FuzzInflate", "FuzzFrames", "FuzzHTTPUpgrade", "FuzzToken"] {
         package.targets.append(.executableTarget(name: name, dependencies: fuzzDependencies, path: "Fuzz/\(name)"))
     }
 }

@@ -11,7 +11,8 @@ public final class MessageCompressor {
     public let windowBits: Int
     public let memoryLevel: Int
     public let noContextTakeover: Bool
-    private let stream: UnsafeMutablePointer<z_stream>
+    private let zstream: ZStream
+    private var stream: UnsafeMutablePointer<z_stream> { zstream.pointer }
 
     /// - Parameters:
     ///   - windowBits: 9...15; memory is about `2^(windowBits+2)` bytes plus the hash.
@@ -23,21 +24,12 @@ public final class MessageCompressor {
         self.windowBits = windowBits
         self.memoryLevel = memoryLevel
         self.noContextTakeover = noContextTakeover
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
         // Negative window bits ask zlib for raw deflate: no zlib header, no checksum.
-        let code = herald_deflateInit2(stream, Int32(level), -Int32(windowBits), Int32(memoryLevel))
-        guard code == Z_OK else {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-            throw DeflateError.zlib(code: code, operation: "deflateInit2")
-        }
-    }
-
-    deinit {
-        deflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
+        zstream = try ZStream(
+            operation: "deflateInit2",
+            start: { herald_deflateInit2($0, Int32(level), -Int32(windowBits), Int32(memoryLevel)) },
+            end: { deflateEnd($0) }
+        )
     }
 
     /// Appends the compressed form of `message` to `output`, without the final

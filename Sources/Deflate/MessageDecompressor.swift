@@ -8,27 +8,15 @@ import NIOCore
 /// serve every connection on a loop.
 public final class MessageDecompressor {
     public let noContextTakeover: Bool
-    private let stream: UnsafeMutablePointer<z_stream>
+    private let zstream: ZStream
+    private var stream: UnsafeMutablePointer<z_stream> { zstream.pointer }
     private static let tail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
 
     /// - Parameter windowBits: 8...15; a 15-bit window inflates data made with any smaller one.
     public init(windowBits: Int = 15, noContextTakeover: Bool = true) throws {
         precondition((8...15).contains(windowBits), "raw inflate supports 8...15 window bits")
         self.noContextTakeover = noContextTakeover
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        let code = herald_inflateInit2(stream, -Int32(windowBits))
-        guard code == Z_OK else {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-            throw DeflateError.zlib(code: code, operation: "inflateInit2")
-        }
-    }
-
-    deinit {
-        inflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
+        zstream = try ZStream(operation: "inflateInit2", start: { herald_inflateInit2($0, -Int32(windowBits)) }, end: { inflateEnd($0) })
     }
 
     /// Inflates one message (the payloads of all its frames, concatenated) and appends the

@@ -23,6 +23,13 @@ package struct UTF8StreamValidator {
         var index = 0
         let count = bytes.count
         while index < count {
+            // Most payloads are ASCII: skip eight bytes at a time while no code point is open.
+            if needed == 0 {
+                while index + 8 <= count && bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                    index += 8
+                }
+                guard index < count else { break }
+            }
             let byte = bytes[index]
             index += 1
             if needed > 0 {

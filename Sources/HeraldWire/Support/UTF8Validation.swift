@@ -1,42 +1,15 @@
 import NIOCore
 
-/// Strict UTF-8 validation (no overlongs, no surrogates, nothing past U+10FFFF), used to
-/// choose text or binary frames and to reject invalid text messages with 1007.
+/// Strict UTF-8 validation of a whole payload, used to choose text or binary frames and to
+/// reject invalid text with 1007: the streaming validator, fed once and required to end on
+/// a code point boundary.
 package enum UTF8Validation {
     package static func isValid(_ buffer: ByteBuffer) -> Bool {
         buffer.withUnsafeReadableBytes { isValid($0) }
     }
 
     package static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        var index = 0
-        let count = bytes.count
-        while index < count {
-            let lead = bytes[index]
-            if lead < 0x80 {
-                index += 1
-                continue
-            }
-            let length: Int
-            var lower: UInt8 = 0x80
-            var upper: UInt8 = 0xBF
-            switch lead {
-            case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; lower = 0xA0
-            case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; upper = 0x9F
-            case 0xF0: length = 4; lower = 0x90
-            case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; upper = 0x8F
-            default: return false
-            }
-            guard index + length <= count else { return false }
-            let second = bytes[index + 1]
-            guard second >= lower && second <= upper else { return false }
-            for offset in 2..<length where bytes[index + offset] & 0xC0 != 0x80 {
-                return false
-            }
-            index += length
-        }
-        return true
+        var validator = UTF8StreamValidator()
+        return validator.feed(bytes) && validator.isComplete
     }
 }
