@@ -48,7 +48,10 @@ let package = Package(
         ),
         .target(
             name: "HeraldAuth",
-            dependencies: ["Topics", "HeraldWire", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "Topics", "HeraldWire", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+            ]
         ),
         // The broker's state on the core loop, delivering to a small connection protocol.
         .target(

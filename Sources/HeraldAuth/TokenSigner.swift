@@ -21,9 +21,9 @@ public enum TokenSigner {
 
     /// A compact JWS of these exact header and payload bytes, signed with the first key.
     package static func sign(header: some Sequence<UInt8>, payload: some Sequence<UInt8>, keys: AuthKeys) -> String {
-        let signingInput = Base64URL.encode(header) + "." + Base64URL.encode(payload)
+        let signingInput = Base64URL.encode(Array(header)) + "." + Base64URL.encode(Array(payload))
         let signature = HMAC<SHA256>.authenticationCode(for: Array(signingInput.utf8), using: keys.signingKey)
-        return signingInput + "." + Base64URL.encode(signature)
+        return signingInput + "." + Base64URL.encode(Array(signature))
     }
 
     /// A JSON string literal, escaping what RFC 8259 requires.
