@@ -17,30 +17,18 @@ package struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure a running broker: fan-out throughput, latency, bytes and memory."
     )
 
-    @Option(help: "The broker's WebSocket address.")
-    var url = "ws://127.0.0.1:8080"
-    @Option(help: "The broker's Unix socket. Default ./herald.sock, or $HERALD_SOCKET.")
-    var socket: String?
-    @Option(help: "Subscriber connections, all on one topic in raw mode.")
-    var subscribers = 1000
-    @Option(help: "Messages to publish.")
-    var messages = 10_000
-    @Option(help: "Payload bytes per message (at least 17: a timestamp leads it).")
-    var size = 128
-    @Option(help: "Messages per second; 0 publishes as fast as the window allows.")
-    var rate = 0
-    @Option(help: "Publishes awaiting their +OK at once.")
-    var window = 32
-    @Flag(help: "Offer permessage-deflate on every subscriber connection.")
-    var compression = false
-    @Option(help: "The topic to publish to.")
-    var topic = "bench.ticks"
-    @Option(help: "Only open this many idle connections and report memory per connection.")
-    var idle: Int?
-    @Option(help: "Give up after this many seconds.")
-    var timeout = 120.0
-    @Flag(help: "Print one JSON object instead of a table.")
-    var json = false
+    @Option(help: "The broker's WebSocket address.") var url = "ws://127.0.0.1:8080"
+    @Option(help: "The broker's Unix socket. Default ./herald.sock, or $HERALD_SOCKET.") var socket: String?
+    @Option(help: "Subscriber connections, all on one topic in raw mode.") var subscribers = 1000
+    @Option(help: "Messages to publish.") var messages = 10_000
+    @Option(help: "Payload bytes per message (at least 17: a timestamp leads it).") var size = 128
+    @Option(help: "Messages per second; 0 publishes as fast as the window allows.") var rate = 0
+    @Option(help: "Publishes awaiting their +OK at once.") var window = 32
+    @Flag(help: "Offer permessage-deflate on every subscriber connection.") var compression = false
+    @Option(help: "The topic to publish to.") var topic = "bench.ticks"
+    @Option(help: "Only open this many idle connections and report memory per connection.") var idle: Int?
+    @Option(help: "Give up after this many seconds.") var timeout = 120.0
+    @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     package func run() async throws {
         let (host, port) = try WebSocketURL.hostAndPort(url)
@@ -110,7 +98,7 @@ package struct BenchCommand: AsyncParsableCommand {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        BenchPublisher(topic: topic, size: size, total: messages, window: window, rate: rate, finished: finished))
+                        BenchPublisher(plan: .init(topic: topic, size: size, total: messages, window: window, rate: rate), finished: finished))
                 }
             }
             .connect(unixDomainSocketPath: socketPath).get()

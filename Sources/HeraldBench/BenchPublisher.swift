@@ -9,11 +9,16 @@ final class BenchPublisher: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let topic: String
-    private let size: Int
-    private let total: Int
-    private let window: Int
-    private let rate: Int
+    /// What to publish and how fast: the bench's options.
+    struct Plan {
+        var topic: String
+        var size: Int
+        var total: Int
+        var window: Int
+        var rate: Int
+    }
+
+    private let plan: Plan
     private let finished: EventLoopPromise<Int>
     private var sent = 0
     private var acknowledged = 0
@@ -23,14 +28,13 @@ final class BenchPublisher: ChannelInboundHandler {
     private var allowance = 0.0
     private let padding: [UInt8]
 
-    init(topic: String, size: Int, total: Int, window: Int, rate: Int, finished: EventLoopPromise<Int>) {
-        self.topic = topic
-        self.size = max(size, 17)
-        self.total = total
-        self.window = max(window, 1)
-        self.rate = rate
+    init(plan: Plan, finished: EventLoopPromise<Int>) {
+        var plan = plan
+        plan.size = max(plan.size, 17)
+        plan.window = max(plan.window, 1)
+        self.plan = plan
         self.finished = finished
-        self.padding = Self.tickLikePadding(count: max(size, 17) - 17)
+        self.padding = Self.tickLikePadding(count: plan.size - 17)
     }
 
     /// Filler that compresses about as well as a JSON price tick does, so that compressed
@@ -51,7 +55,7 @@ final class BenchPublisher: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if rate > 0 {
+        if plan.rate > 0 {
             pace(context: context, started: .now(), tick: 0)
         } else {
             sendAllowed(context: context)
@@ -61,9 +65,9 @@ final class BenchPublisher: ChannelInboundHandler {
     /// Every millisecond the allowance grows by rate/1000, against a fixed start so that
     /// late timers do not slow the rate down.
     private func pace(context: ChannelHandlerContext, started: NIODeadline, tick: Int64) {
-        allowance = Double(rate) * Double(tick) / 1000 - Double(sent)
+        allowance = Double(plan.rate) * Double(tick) / 1000 - Double(sent)
         sendAllowed(context: context)
-        guard sent < total else { return }
+        guard sent < plan.total else { return }
         pacer = context.eventLoop.assumeIsolated().scheduleTask(deadline: started + .milliseconds(tick + 1)) { [self] in
             pace(context: context, started: started, tick: tick + 1)
         }
@@ -71,10 +75,10 @@ final class BenchPublisher: ChannelInboundHandler {
 
     private func sendAllowed(context: ChannelHandlerContext) {
         var batch = context.channel.allocator.buffer(capacity: 4096)
-        while sent < total && sent - acknowledged < window && (rate == 0 || allowance >= 1) {
-            if rate > 0 { allowance -= 1 }
+        while sent < plan.total && sent - acknowledged < plan.window && (plan.rate == 0 || allowance >= 1) {
+            if plan.rate > 0 { allowance -= 1 }
             let stamp = String(UInt64(NIODeadline.now().uptimeNanoseconds), radix: 16)
-            batch.writeString("PUB \(topic) \(size)\r\nT")
+            batch.writeString("PUB \(plan.topic) \(plan.size)\r\nT")
             batch.writeString(String(repeating: "0", count: 16 - stamp.utf8.count) + stamp)
             batch.writeBytes(padding)
             batch.writeStaticString("\r\n")
@@ -97,7 +101,7 @@ final class BenchPublisher: ChannelInboundHandler {
             acknowledged += 1
         }
         replies.discardReadBytes()
-        if acknowledged == total {
+        if acknowledged == plan.total {
             pacer?.cancel()
             finished.succeed(deliveries)
         } else {

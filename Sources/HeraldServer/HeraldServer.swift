@@ -23,26 +23,22 @@ public final class HeraldServer: Sendable {
     public let settings: Settings
     private let running: NIOLockedValueBox<Settings>
     let group: MultiThreadedEventLoopGroup
-    let core: BrokerCore
     let listener: ListenerContext
-    let services: [LoopServices]
+    var core: BrokerCore { listener.core }
     let webSocketChannel: any Channel
     let publisherChannel: any Channel
     private let logger: Logger
     /// The port actually bound, which differs from the configured one for port 0.
     public let port: Int
 
-    private init(settings: Settings, group: MultiThreadedEventLoopGroup, core: BrokerCore, listener: ListenerContext,
-                 services: [LoopServices], webSocketChannel: any Channel, publisherChannel: any Channel, logger: Logger) {
-        self.settings = settings
-        self.running = NIOLockedValueBox(settings)
+    private init(group: MultiThreadedEventLoopGroup, listener: ListenerContext, webSocketChannel: any Channel, publisherChannel: any Channel) {
+        self.settings = listener.settings
+        self.running = NIOLockedValueBox(listener.settings)
+        self.logger = listener.logger
         self.group = group
-        self.core = core
         self.listener = listener
-        self.services = services
         self.webSocketChannel = webSocketChannel
         self.publisherChannel = publisherChannel
-        self.logger = logger
         self.port = webSocketChannel.localAddress?.port ?? settings.listenPort
     }
 
@@ -89,8 +85,7 @@ public final class HeraldServer: Sendable {
                 try? await publisherChannel.close()
                 throw StartError(description: "cannot listen on \(settings.listenHost):\(settings.listenPort): \(error)")
             }
-            return HeraldServer(settings: settings, group: group, core: core, listener: listener, services: services,
-                                webSocketChannel: webSocketChannel, publisherChannel: publisherChannel, logger: logger)
+            return HeraldServer(group: group, listener: listener, webSocketChannel: webSocketChannel, publisherChannel: publisherChannel)
         } catch {
             SocketFile.remove(settings.socketPath)
             try? await group.shutdownGracefully()
@@ -155,7 +150,7 @@ public final class HeraldServer: Sendable {
         while openWebSockets() > 0 && NIODeadline.now() < deadline {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
-        for service in services {
+        for service in listener.allServices {
             try? await service.outbox.loop.submit { service.stop() }.get()
         }
         try? await group.shutdownGracefully()

@@ -12,6 +12,7 @@ final class ListenerContext: Sendable {
     let logger: Logger
     let negotiator: DeflateNegotiator?
     let openConnections = ManagedAtomic<Int>(0)
+    let allServices: [LoopServices]
     private let loopServices: [ObjectIdentifier: LoopServices]
 
     /// Settings that only a restart changes, read without a hop to the core loop.
@@ -22,6 +23,7 @@ final class ListenerContext: Sendable {
         self.logger = logger
         self.settings = settings
         self.negotiator = settings.compression ? DeflateNegotiator(serverMaxWindowBits: settings.deflateWindowBits) : nil
+        self.allServices = services
         self.loopServices = Dictionary(uniqueKeysWithValues: services.map { (ObjectIdentifier($0.outbox.loop), $0) })
     }
 

@@ -15,6 +15,20 @@ public struct SubscriptionIndex<Subscriber: Hashable> {
         var rest: Set<Subscriber> = []
 
         var isEmpty: Bool { literals.isEmpty && anySegment == nil && exact.isEmpty && rest.isEmpty }
+
+        func literalChild(_ literal: String) -> Node {
+            if let child = literals[literal] { return child }
+            let child = Node()
+            literals[literal] = child
+            return child
+        }
+
+        func anySegmentChild() -> Node {
+            if let child = anySegment { return child }
+            let child = Node()
+            anySegment = child
+            return child
+        }
     }
 
     private var root = Node()
@@ -30,21 +44,9 @@ public struct SubscriptionIndex<Subscriber: Hashable> {
         for segment in pattern.segments {
             switch segment {
             case .literal(let literal):
-                if let next = node.literals[literal] {
-                    node = next
-                } else {
-                    let next = Node()
-                    node.literals[literal] = next
-                    node = next
-                }
+                node = node.literalChild(literal)
             case .anySegment:
-                if let next = node.anySegment {
-                    node = next
-                } else {
-                    let next = Node()
-                    node.anySegment = next
-                    node = next
-                }
+                node = node.anySegmentChild()
             case .anyRest:
                 let inserted = node.rest.insert(subscriber).inserted
                 if inserted { count += 1 }

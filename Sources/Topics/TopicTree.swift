@@ -5,6 +5,13 @@ public struct TopicTree<Value> {
     final class Node {
         var children: [String: Node] = [:]
         var value: Value?
+
+        func child(_ segment: String) -> Node {
+            if let child = children[segment] { return child }
+            let child = Node()
+            children[segment] = child
+            return child
+        }
     }
 
     private var root = Node()
@@ -45,16 +52,7 @@ public struct TopicTree<Value> {
 
     private func nodeCreating(_ topic: TopicName) -> Node {
         var node = root
-        for segment in topic.segments {
-            let key = String(segment)
-            if let next = node.children[key] {
-                node = next
-            } else {
-                let next = Node()
-                node.children[key] = next
-                node = next
-            }
-        }
+        for segment in topic.segments { node = node.child(String(segment)) }
         return node
     }
 

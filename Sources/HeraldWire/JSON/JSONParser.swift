@@ -65,14 +65,18 @@ package struct JSONParser {
         }
     }
 
-    private mutating func parseObject(depth: Int) throws(Error) -> JSONValue {
+    /// Steps past an opening bracket; true when the container closes at once (`{}`, `[]`).
+    private mutating func enterContainer(closingWith close: UInt8) -> Bool {
         position += 1
-        var members: [(key: String, value: JSONValue)] = []
         skipWhitespace()
-        if current == UInt8(ascii: "}") {
-            position += 1
-            return .object(members)
-        }
+        guard current == close else { return false }
+        position += 1
+        return true
+    }
+
+    private mutating func parseObject(depth: Int) throws(Error) -> JSONValue {
+        if enterContainer(closingWith: UInt8(ascii: "}")) { return .object([]) }
+        var members: [(key: String, value: JSONValue)] = []
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw fail("expected a string key") }
@@ -92,13 +96,8 @@ package struct JSONParser {
     }
 
     private mutating func parseArray(depth: Int) throws(Error) -> JSONValue {
-        position += 1
+        if enterContainer(closingWith: UInt8(ascii: "]")) { return .array([]) }
         var elements: [JSONValue] = []
-        skipWhitespace()
-        if current == UInt8(ascii: "]") {
-            position += 1
-            return .array(elements)
-        }
         while true {
             skipWhitespace()
             elements.append(try parseValue(depth: depth + 1))
