@@ -1,5 +1,7 @@
 import Benchmark
-import Broker
+import HeraldCore
+import HeraldWire
+import HeraldSettings
 import Deflate
 import NIOCore
 import NIOEmbedded
@@ -40,10 +42,10 @@ let benchmarks: @Sendable () -> Void = {
         }
     } setup: {
         let loop = EmbeddedEventLoop()
-        let outbox = LoopOutbox(loop: loop, sweepInterval: .seconds(1))
-        var configuration = BrokerConfiguration()
-        configuration.historyPerTopic = 0
-        let core = BrokerCore(loop: loop, outboxes: [outbox], configuration: configuration)
+        let outbox = LoopOutbox(loop: loop)
+        var settings = Settings()
+        settings.historyPerTopic = 0
+        let core = BrokerCore(loop: loop, outboxes: [outbox], settings: settings)
         for index in 0..<1000 {
             let form = WireForm(mode: .raw, deflateWindowBits: index % 2 == 0 ? 15 : 0)
             core.attach(Subscriber(wireForm: form, outbox: outbox), handshake: ByteBuffer(), rawPattern: try! TopicPattern("prices.*"))

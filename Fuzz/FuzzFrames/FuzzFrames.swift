@@ -1,4 +1,4 @@
-@testable import Broker
+@testable import HeraldWire
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket

@@ -1,4 +1,4 @@
-@testable import Broker
+@testable import HeraldWire
 import Deflate
 import NIOCore
 import NIOEmbedded

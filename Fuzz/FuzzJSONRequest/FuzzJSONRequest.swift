@@ -1,4 +1,4 @@
-@testable import Broker
+@testable import HeraldWire
 import NIOCore
 
 /// JSON-mode requests: any bytes give a request or an error reply, never a crash, and

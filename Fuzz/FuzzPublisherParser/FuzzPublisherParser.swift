@@ -1,4 +1,4 @@
-@testable import Broker
+@testable import HeraldWire
 import NIOCore
 
 /// The Unix-socket line protocol, fed in chunks whose sizes come from the input itself.
@@ -14,7 +14,7 @@ public func fuzzPublisherParser(_ data: UnsafePointer<UInt8>?, _ size: Int) -> C
         buffer.writeBytes(bytes[offset..<min(bytes.count, offset + chunk)])
         offset += chunk
         while let command = parser.next(from: &buffer) {
-            if case .publish(_, let payload, _) = command { precondition(payload.readableBytes <= 256) }
+            if case .publish(_, let payload, _, _) = command { precondition(payload.readableBytes <= 256) }
             if case .refuse(_, _, true) = command { return 0 }
         }
         precondition(buffer.readableBytes <= 128 + 256 + 64, "the parser must not buffer without bound")
