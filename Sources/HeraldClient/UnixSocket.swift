@@ -49,33 +49,6 @@ package enum UnixSocket {
         return credentials.pid
     }
 
-    package static func connectTCP(host: String, port: Int) throws(Failure) -> Int32 {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var results: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &results) == 0, let first = results else {
-            throw Failure(description: "cannot resolve \(host)")
-        }
-        defer { freeaddrinfo(results) }
-        var entry: UnsafeMutablePointer<addrinfo>? = first
-        var lastError = "no address"
-        while let info = entry {
-            let descriptor = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-            if descriptor >= 0 {
-                if Glibc.connect(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
-                    var one: Int32 = 1
-                    setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-                    return descriptor
-                }
-                lastError = String(cString: strerror(errno))
-                close(descriptor)
-            }
-            entry = info.pointee.ai_next
-        }
-        throw Failure(description: "cannot connect to \(host):\(port): \(lastError)")
-    }
-
     package static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) throws(Failure) {
         var offset = 0
         while offset < bytes.count {

@@ -6,7 +6,7 @@ import HeraldBench
 import ArgumentParser
 import NIOCore
 
-struct SubscribeCommand: ParsableCommand {
+struct SubscribeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "subscribe",
         abstract: "Print every message on topics matching PATTERN as `TOPIC PAYLOAD`, one per line."
@@ -25,36 +25,33 @@ struct SubscribeCommand: ParsableCommand {
         guard !patterns.isEmpty else { throw ValidationError("give at least one pattern") }
     }
 
-    func run() throws {
+    func run() async throws {
         do {
             let (host, port) = try WebSocketURL.hostAndPort(url)
             // JSON mode carries each message's topic, which a wildcard subscriber needs.
-            let socket = try BlockingWebSocket(host: host, port: port, path: "/ws", offerCompression: !noCompression)
+            let client = try await WebSocketClient.connect(host: host, port: port, path: "/ws", offerCompression: !noCompression)
             for (index, pattern) in patterns.enumerated() {
                 var request = ByteBuffer()
                 request.writeStaticString("{\"op\":\"subscribe\",\"topic\":")
                 JSONWriter.writeString(pattern, into: &request)
                 request.writeString(",\"id\":\(index)}")
-                try socket.sendText(String(buffer: request))
+                try await client.send(WebSocketMessage(kind: .text, payload: request))
             }
-            var pendingReplies = patterns.count
-            while let message = try socket.receive() {
-                let value = message.payload.withUnsafeBytes { try? JSONParser.parse($0) }
+            for try await message in client.messages {
+                let value = message.payload.withUnsafeReadableBytes { try? JSONParser.parse($0) }
                 guard let value, case .string(let op)? = value["op"] else { continue }
                 switch op {
                 case "error":
                     if case .string(let text)? = value["message"] { throw CommandFailure(text) }
                     throw CommandFailure("the broker refused the subscription")
-                case "ok":
-                    pendingReplies -= 1
                 case "message":
-                    printFlushed(json ? String(decoding: message.payload, as: UTF8.self) : Self.line(for: value))
+                    printFlushed(json ? message.string : Self.line(for: value))
                 default:
                     break
                 }
             }
-            _ = pendingReplies
-            throw CommandFailure("the broker closed the connection")
+            let status = await client.closeStatus()
+            throw CommandFailure("the broker closed the connection" + (status.map { " (\($0))" } ?? ""))
         } catch {
             fail("\(error)")
         }

@@ -4,6 +4,7 @@
 @testable import HeraldClient
 import HeraldSettings
 import Logging
+import NIOCore
 import Testing
 
 #if canImport(Glibc)
@@ -14,14 +15,14 @@ import Glibc
 /// real sockets by herald's own Swift clients. (tests/interop drives the binary with
 /// third-party clients.)
 @Suite(.serialized) struct ServerIntegrationTests {
-    func withServer(_ adjust: (inout Settings) -> Void = { _ in }, _ body: (HeraldServer) throws -> Void) async throws {
+    func withServer(_ adjust: (inout Settings) -> Void = { _ in }, _ body: (HeraldServer) async throws -> Void) async throws {
         var configuration = Settings()
         configuration.listenPort = 0
         configuration.socketPath = "/tmp/herald-swift-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
         adjust(&configuration)
         let server = try await HeraldServer.start(settings: configuration, logger: Logger(label: "test"))
         do {
-            try body(server)
+            try await body(server)
         } catch {
             await server.shutdown()
             throw error
@@ -30,13 +31,25 @@ import Glibc
         #expect(access(configuration.socketPath, F_OK) != 0, "shutdown removes the socket file")
     }
 
+    // `.seconds(10)` would be ambiguous here, beside HeraldServer's `seconds(Double)`.
+    static let readTimeout = TimeAmount.milliseconds(10_000)
+
     /// A client whose reads fail after 10 s, so that a lost message fails the test instead
     /// of hanging it.
-    func connect(_ server: HeraldServer, _ path: String, compression: Bool) throws -> BlockingWebSocket {
-        let client = try BlockingWebSocket(host: "127.0.0.1", port: server.port, path: path, offerCompression: compression)
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(client.descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        return client
+    struct TestClient {
+        let client: WebSocketClient
+
+        func receive() async throws -> WebSocketMessage? {
+            try await client.receive(timeout: ServerIntegrationTests.readTimeout)
+        }
+
+        func sendText(_ text: String) async throws {
+            try await client.send(text: text)
+        }
+    }
+
+    func connect(_ server: HeraldServer, _ path: String, compression: Bool) async throws -> TestClient {
+        TestClient(client: try await WebSocketClient.connect(host: "127.0.0.1", port: server.port, path: path, offerCompression: compression))
     }
 
     /// One `PUB` over the Unix socket; returns the reply line.
@@ -52,13 +65,13 @@ import Glibc
     func rawModeRetainedThenLive(compression: Bool) async throws {
         try await withServer { server in
             #expect(try publish(server, "prices.AAPL", "189.2", retain: true) == "+OK 1 0")
-            let client = try connect(server, "/topics/prices.%3E", compression: compression)
-            #expect(try client.receive().map { String(decoding: $0.payload, as: UTF8.self) } == "189.2")
+            let client = try await connect(server, "/topics/prices.%3E", compression: compression)
+            #expect(try await client.receive()?.string == "189.2")
             let long = String(repeating: "tick 189.25 ", count: 50)
             #expect(try publish(server, "prices.us.AAPL", long) == "+OK 2 1")
-            let message = try client.receive()
-            #expect(message?.text == true)
-            #expect(message.map { String(decoding: $0.payload, as: UTF8.self) } == long)
+            let message = try await client.receive()
+            #expect(message?.kind == .text)
+            #expect(message?.string == long)
         }
     }
 
@@ -67,33 +80,92 @@ import Glibc
         try await withServer { server in
             _ = try publish(server, "pay.a", "one")
             _ = try publish(server, "pay.a", "{\"two\":2}")
-            let client = try connect(server, "/ws", compression: compression)
-            try client.sendText("{\"op\":\"subscribe\",\"topic\":\"pay.*\",\"since\":0,\"id\":7}")
-            func next() throws -> String { try client.receive().map { String(decoding: $0.payload, as: UTF8.self) } ?? "closed" }
-            #expect(try next().hasPrefix("{\"op\":\"ok\",\"id\":7,\"epoch\":"))
-            #expect(try next() == "{\"op\":\"message\",\"topic\":\"pay.a\",\"seq\":1,\"data\":\"one\"}")
-            #expect(try next() == "{\"op\":\"message\",\"topic\":\"pay.a\",\"seq\":2,\"data\":{\"two\":2}}")
+            let client = try await connect(server, "/ws", compression: compression)
+            try await client.sendText("{\"op\":\"subscribe\",\"topic\":\"pay.*\",\"since\":0,\"id\":7}")
+            func next() async throws -> String { try await client.receive()?.string ?? "closed" }
+            #expect(try await next().hasPrefix("{\"op\":\"ok\",\"id\":7,\"epoch\":"))
+            #expect(try await next() == "{\"op\":\"message\",\"topic\":\"pay.a\",\"seq\":1,\"data\":\"one\"}")
+            #expect(try await next() == "{\"op\":\"message\",\"topic\":\"pay.a\",\"seq\":2,\"data\":{\"two\":2}}")
             _ = try publish(server, "pay.b", "live")
-            #expect(try next() == "{\"op\":\"message\",\"topic\":\"pay.b\",\"seq\":3,\"data\":\"live\"}")
+            #expect(try await next() == "{\"op\":\"message\",\"topic\":\"pay.b\",\"seq\":3,\"data\":\"live\"}")
         }
     }
 
     @Test func fanOutToHundredsLosesNothing() async throws {
         try await withServer { server in
-            let clients = try (0..<300).map { index in
-                try connect(server, "/topics/fan.out", compression: index % 2 == 0)
+            var clients: [TestClient] = []
+            for index in 0..<300 {
+                clients.append(try await connect(server, "/topics/fan.out", compression: index % 2 == 0))
             }
-            // Every subscription is active once its 101 has arrived, which the constructor waited for.
+            // Every subscription is active once its 101 has arrived, which `connect` waited for.
             for index in 0..<50 {
                 #expect(try publish(server, "fan.out", "message \(index) " + String(repeating: "x", count: 100)).hasSuffix(" 300"))
             }
             for client in clients {
                 for index in 0..<50 {
-                    let payload = try client.receive().map { String(decoding: $0.payload, as: UTF8.self) }
+                    let payload = try await client.receive()?.string
                     #expect(payload?.hasPrefix("message \(index) ") == true)
                 }
             }
         }
+    }
+
+    @Test(arguments: [false, true])
+    func largeMessagesArriveWhole(compression: Bool) async throws {
+        try await withServer { server in
+            let client = try await connect(server, "/topics/big", compression: compression)
+            var bytes = [UInt8]()
+            var generator = SystemRandomNumberGenerator()
+            // Half random, so that it stays large once compressed and spans many TCP reads.
+            for index in 0..<200_000 { bytes.append(index % 2 == 0 ? UInt8.random(in: 97...122, using: &generator) : 32) }
+            let payload = String(decoding: bytes, as: UTF8.self)
+            #expect(try publish(server, "big", payload) == "+OK 1 1")
+            #expect(try await client.receive()?.string == payload)
+        }
+    }
+
+    @Test func refusedUpgradeSaysWhy() async throws {
+        try await withServer { server in
+            do {
+                _ = try await connect(server, "/topics/a..b", compression: true)
+                Issue.record("an invalid pattern was accepted")
+            } catch let error as WebSocketClientError {
+                guard case .refused(let status, _) = error else {
+                    Issue.record("unexpected \(error)")
+                    return
+                }
+                #expect(status == .badRequest)
+                #expect(!error.description.contains("\n"))
+            }
+        }
+    }
+
+    @Test func aReadWithoutMessageTimesOut() async throws {
+        try await withServer { server in
+            let client = try await WebSocketClient.connect(host: "127.0.0.1", port: server.port, path: "/topics/quiet")
+            await #expect(throws: WebSocketClientError.timedOut(.milliseconds(100))) { try await client.receive(timeout: .milliseconds(100)) }
+            // A timeout fails that read only; the connection goes on.
+            #expect(try publish(server, "quiet", "now") == "+OK 1 1")
+            #expect(try await client.receive(timeout: ServerIntegrationTests.readTimeout)?.string == "now")
+        }
+    }
+
+    @Test func brokerShutdownEndsTheStreamWithItsCloseFrame() async throws {
+        var configuration = Settings()
+        configuration.listenPort = 0
+        configuration.socketPath = "/tmp/herald-swift-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
+        let server = try await HeraldServer.start(settings: configuration, logger: Logger(label: "test"))
+        let client = try await WebSocketClient.connect(host: "127.0.0.1", port: server.port, path: "/ws")
+        try await client.send(text: "{\"op\":\"subscribe\",\"topic\":\"t\",\"id\":1}")
+        #expect(try await client.receive(timeout: ServerIntegrationTests.readTimeout)?.string.hasPrefix("{\"op\":\"ok\"") == true)
+        let start = ContinuousClock.now
+        async let stopped: Void = server.shutdown()
+        #expect(try await client.receive(timeout: ServerIntegrationTests.readTimeout) == nil)
+        #expect(await client.closeStatus() == WebSocketCloseStatus(code: 1001, reason: "server shutting down"))
+        await stopped
+        // The echo went back, so the broker did not wait out its 5 s grace for this connection.
+        #expect(ContinuousClock.now - start < .seconds(4))
+        #expect(try await client.receive() == nil)
     }
 
     @Test func unixSocketPipeliningAndErrors() async throws {
