@@ -11,7 +11,7 @@ final class WebSocketClientHandler: ChannelDuplexHandler {
     typealias OutboundIn = WebSocketMessage
     typealias OutboundOut = WebSocketFrame
 
-    private var assembler: ClientMessageAssembler
+    private var assembler: MessageAssembler
     private let decompressor: MessageDecompressor?
     private let inbox: MessageInbox
     /// Kept to resume socket reads when the reader catches up, which happens outside any
@@ -22,7 +22,7 @@ final class WebSocketClientHandler: ChannelDuplexHandler {
     private(set) var closeStatus: WebSocketCloseStatus?
 
     init(maxMessageBytes: Int, deflate: DeflateAgreement?, eventLoop: any EventLoop) throws {
-        assembler = ClientMessageAssembler(maxMessageBytes: maxMessageBytes, compressionNegotiated: deflate != nil)
+        assembler = MessageAssembler(maxMessageBytes: maxMessageBytes, compressionNegotiated: deflate != nil, from: .server)
         // A 15-bit window inflates whatever window the server compresses with.
         decompressor = try deflate.map { try MessageDecompressor(windowBits: 15, noContextTakeover: $0.serverNoContextTakeover) }
         inbox = MessageInbox(eventLoop: eventLoop)
@@ -51,12 +51,13 @@ final class WebSocketClientHandler: ChannelDuplexHandler {
         switch assembler.receive(Self.unwrapInboundIn(data)) {
         case .none:
             break
-        case .message(let message, let compressed):
-            deliver(message, compressed: compressed, context: context)
+        case .message(let text, let payload, let compressed):
+            deliver(WebSocketMessage(kind: text ? .text : .binary, payload: payload), compressed: compressed, context: context)
         case .ping(let payload):
             guard !closeSent else { return }
             context.writeAndFlush(Self.wrapOutboundOut(Self.frame(.pong, payload)), promise: nil)
-        case .close(let status):
+        case .close(let code, let reason):
+            let status = WebSocketCloseStatus(code: code, reason: reason)
             closeStatus = status
             inbox.finish(.success(()))
             // RFC 6455 §5.5.1: echo the status code; the server closes TCP first, but a
@@ -80,9 +81,10 @@ final class WebSocketClientHandler: ChannelDuplexHandler {
                 return fail(code: CloseCode.protocolError, reason: "compressed message does not inflate", context: context)
             }
             message.payload = inflated
-        }
-        if message.kind == .text, !UTF8Validation.isValid(message.payload) {
-            return fail(code: CloseCode.invalidData, reason: "text message is not valid UTF-8", context: context)
+            // Uncompressed text was checked frame by frame; inflated text is readable only now.
+            if message.kind == .text, !UTF8Validation.isValid(message.payload) {
+                return fail(code: CloseCode.invalidData, reason: "text message is not valid UTF-8", context: context)
+            }
         }
         inbox.deliver(message)
     }

@@ -56,9 +56,9 @@ import Testing
 
     @Test func closeCodes() {
         var assembler = MessageAssembler(maxMessageBytes: 10, compressionNegotiated: false)
-        #expect(assembler.receive(closeFrame([])) == .close(reply: nil))
-        #expect(assembler.receive(closeFrame([0x03, 0xE8])) == .close(reply: 1000))
-        #expect(assembler.receive(closeFrame([0x0F, 0xA0, 0x61])) == .close(reply: 4000))
+        #expect(assembler.receive(closeFrame([])) == .close(code: nil, reason: ""))
+        #expect(assembler.receive(closeFrame([0x03, 0xE8])) == .close(code: 1000, reason: ""))
+        #expect(assembler.receive(closeFrame([0x0F, 0xA0, 0x61])) == .close(code: 4000, reason: "a"))
         for bad: [UInt8] in [[0x03], [0x03, 0xED], [0x03, 0xEE], [0x03, 0xF7], [0x13, 0x88], [0x00, 0x00]] {
             guard case .fail(1002, _) = assembler.receive(closeFrame(bad)) else {
                 Issue.record("close payload \(bad) was accepted")

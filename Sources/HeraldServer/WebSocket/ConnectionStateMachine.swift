@@ -154,9 +154,9 @@ package struct ConnectionStateMachine {
         case .ping(let payload): return .pong(payload)
         case .message(let text, let payload, let compressed): return .message(text: text, payload: payload, compressed: compressed)
         case .fail(let code, let reason): return .fail(code: code, reason: reason)
-        case .close(let reply):
+        case .close(let code, _):
             phase = .closing
-            return .echoClose(code: reply)
+            return .echoClose(code: code)
         }
     }
 

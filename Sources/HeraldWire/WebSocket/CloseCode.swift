@@ -16,4 +16,10 @@ package enum CloseCode {
     package static func isEchoable(_ code: UInt16) -> Bool {
         (1000...1003).contains(code) || (1007...1011).contains(code) || (3000...4999).contains(code)
     }
+
+    /// RFC 6455 §7.4 and the IANA registry: what a server may send, 1012-1014 included
+    /// (1012 is how herald tells raw-mode clients to reconnect, CONTRACT §13).
+    package static func maySendFromServer(_ code: UInt16) -> Bool {
+        isEchoable(code) || (1012...1014).contains(code)
+    }
 }

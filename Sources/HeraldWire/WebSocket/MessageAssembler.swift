@@ -2,19 +2,27 @@ import NIOCore
 import NIOWebSocket
 
 /// The inbound half of RFC 6455 as a pure state machine: frames in, whole messages and
-/// protocol verdicts out. It knows nothing of channels, so every rule is testable with
+/// protocol verdicts out, for the broker (frames from clients) and for herald's own client
+/// (frames from a server). It knows nothing of channels, so every rule is testable with
 /// frames alone. Uncompressed text is checked for UTF-8 frame by frame, so an invalid
 /// fragmented message fails at its first bad fragment; compressed text can only be checked
 /// once inflated, by the caller.
 package struct MessageAssembler {
+    /// Who sends the frames: clients must mask theirs and servers must not (§5.1), and a
+    /// server may close with 1012-1014, which a broker would not echo from a client.
+    package enum Sender: Sendable {
+        case client
+        case server
+    }
+
     package enum Event: Equatable {
         /// Nothing to act on yet (a fragment was buffered, or a pong arrived).
         case none
         /// A whole data message; `compressed` when RSV1 was set on its first frame.
         case message(text: Bool, payload: ByteBuffer, compressed: Bool)
         case ping(ByteBuffer)
-        /// The client's close frame: `reply` is the code to echo, nil to echo an empty close.
-        case close(reply: UInt16?)
+        /// The peer's close frame: its code (nil for an empty close) and reason.
+        case close(code: UInt16?, reason: String)
         /// Fail the connection with this close code.
         case fail(code: UInt16, reason: String)
     }
@@ -29,16 +37,20 @@ package struct MessageAssembler {
 
     package let maxMessageBytes: Int
     package let compressionNegotiated: Bool
+    private let sender: Sender
     private var fragments: Fragments?
     private var utf8 = UTF8StreamValidator()
 
-    package init(maxMessageBytes: Int, compressionNegotiated: Bool) {
+    package init(maxMessageBytes: Int, compressionNegotiated: Bool, from sender: Sender = .client) {
         self.maxMessageBytes = maxMessageBytes
         self.compressionNegotiated = compressionNegotiated
+        self.sender = sender
     }
 
     package mutating func receive(_ frame: WebSocketFrame) -> Event {
-        guard frame.maskKey != nil else { return .fail(code: CloseCode.protocolError, reason: "client frames must be masked") }
+        guard (frame.maskKey != nil) == (sender == .client) else {
+            return .fail(code: CloseCode.protocolError, reason: sender == .client ? "client frames must be masked" : "server frames must not be masked")
+        }
         guard !frame.rsv2, !frame.rsv3 else { return .fail(code: CloseCode.protocolError, reason: "reserved bits set") }
         switch frame.opcode {
         case .text, .binary:
@@ -86,25 +98,25 @@ package struct MessageAssembler {
             switch frame.opcode {
             case .ping: return .ping(frame.unmaskedData)
             case .pong: return .none
-            default: return Self.closeReply(frame.unmaskedData)
+            default: return close(frame.unmaskedData)
             }
         default:
             return .fail(code: CloseCode.protocolError, reason: "unknown opcode")
         }
     }
 
-    private static func closeReply(_ payload: ByteBuffer) -> Event {
+    private func close(_ payload: ByteBuffer) -> Event {
         var payload = payload
-        guard payload.readableBytes > 0 else { return .close(reply: nil) }
+        guard payload.readableBytes > 0 else { return .close(code: nil, reason: "") }
         guard let code = payload.readInteger(as: UInt16.self) else {
             return .fail(code: CloseCode.protocolError, reason: "close payload of one byte")
         }
-        guard CloseCode.isEchoable(code) else {
+        guard sender == .client ? CloseCode.isEchoable(code) : CloseCode.maySendFromServer(code) else {
             return .fail(code: CloseCode.protocolError, reason: "close code \(code) is not allowed")
         }
         guard UTF8Validation.isValid(payload) else {
             return .fail(code: CloseCode.invalidData, reason: "close reason is not UTF-8")
         }
-        return .close(reply: code)
+        return .close(code: code, reason: String(buffer: payload))
     }
 }

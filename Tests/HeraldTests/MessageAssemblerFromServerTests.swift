@@ -1,10 +1,11 @@
 @testable import HeraldClient
+import HeraldWire
 import NIOCore
 import NIOWebSocket
 import Testing
 
 /// The client side of RFC 6455 and RFC 7692, without sockets.
-@Suite struct ClientMessageAssemblerTests {
+@Suite struct MessageAssemblerFromServerTests {
     func frame(_ opcode: WebSocketOpcode, _ text: String = "", fin: Bool = true, rsv1: Bool = false) -> WebSocketFrame {
         WebSocketFrame(fin: fin, rsv1: rsv1, opcode: opcode, data: ByteBuffer(string: text))
     }
@@ -14,25 +15,25 @@ import Testing
     }
 
     @Test func wholeAndFragmentedMessagesWithControlFramesBetween() {
-        var assembler = ClientMessageAssembler(maxMessageBytes: 100, compressionNegotiated: false)
-        #expect(assembler.receive(frame(.text, "hi")) == .message(.text("hi"), compressed: false))
+        var assembler = MessageAssembler(maxMessageBytes: 100, compressionNegotiated: false, from: .server)
+        #expect(assembler.receive(frame(.text, "hi")) == .message(text: true, payload: ByteBuffer(string: "hi"), compressed: false))
         #expect(assembler.receive(frame(.binary, "ab", fin: false)) == .none)
         #expect(assembler.receive(frame(.ping, "p")) == .ping(ByteBuffer(string: "p")))
         #expect(assembler.receive(frame(.pong, "q")) == .none)
         #expect(assembler.receive(frame(.continuation, "cd", fin: false)) == .none)
-        let whole = WebSocketMessage(kind: .binary, payload: ByteBuffer(string: "abcde"))
-        #expect(assembler.receive(frame(.continuation, "e")) == .message(whole, compressed: false))
+        let whole = ByteBuffer(string: "abcde")
+        #expect(assembler.receive(frame(.continuation, "e")) == .message(text: false, payload: whole, compressed: false))
     }
 
     @Test func compressedFlagComesFromTheFirstFrame() {
-        var assembler = ClientMessageAssembler(maxMessageBytes: 100, compressionNegotiated: true)
+        var assembler = MessageAssembler(maxMessageBytes: 100, compressionNegotiated: true, from: .server)
         #expect(assembler.receive(frame(.text, "ab", fin: false, rsv1: true)) == .none)
-        #expect(assembler.receive(frame(.continuation, "cd")) == .message(.text("abcd"), compressed: true))
+        #expect(assembler.receive(frame(.continuation, "cd")) == .message(text: true, payload: ByteBuffer(string: "abcd"), compressed: true))
     }
 
     @Test func protocolErrors() {
         func failure(_ frames: [WebSocketFrame], compression: Bool = false) -> UInt16? {
-            var assembler = ClientMessageAssembler(maxMessageBytes: 10, compressionNegotiated: compression)
+            var assembler = MessageAssembler(maxMessageBytes: 10, compressionNegotiated: compression, from: .server)
             for frame in frames {
                 if case .fail(let code, _) = assembler.receive(frame) { return code }
             }
@@ -55,10 +56,10 @@ import Testing
     }
 
     @Test func closeFrames() {
-        var assembler = ClientMessageAssembler(maxMessageBytes: 10, compressionNegotiated: false)
-        #expect(assembler.receive(closeFrame([])) == .close(WebSocketCloseStatus(code: nil, reason: "")))
-        #expect(assembler.receive(closeFrame([0x03, 0xE9] + Array("bye".utf8))) == .close(WebSocketCloseStatus(code: 1001, reason: "bye")))
-        #expect(assembler.receive(closeFrame([0x03, 0xF4])) == .close(WebSocketCloseStatus(code: 1012, reason: "")))
+        var assembler = MessageAssembler(maxMessageBytes: 10, compressionNegotiated: false, from: .server)
+        #expect(assembler.receive(closeFrame([])) == .close(code: nil, reason: ""))
+        #expect(assembler.receive(closeFrame([0x03, 0xE9] + Array("bye".utf8))) == .close(code: 1001, reason: "bye"))
+        #expect(assembler.receive(closeFrame([0x03, 0xF4])) == .close(code: 1012, reason: ""))
         for bad: [UInt8] in [[0x03], [0x03, 0xED], [0x03, 0xEE], [0x03, 0xF7], [0x13, 0x88], [0x00, 0x00]] {
             guard case .fail(1002, _) = assembler.receive(closeFrame(bad)) else {
                 Issue.record("close payload \(bad) was accepted")
