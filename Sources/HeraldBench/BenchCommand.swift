@@ -31,7 +31,8 @@ package struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     package func run() async throws {
-        let (host, port) = try WebSocketURL.hostAndPort(url)
+        let target = try WebSocketURL(url)
+        let (host, port) = (target.host, target.port)
         let socketPath = socket ?? DefaultSocket.path
         guard let brokerPID = try? UnixSocket.peerPID(socketPath) else { fail("cannot reach the broker at \(socketPath)") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

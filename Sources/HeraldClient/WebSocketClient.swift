@@ -38,12 +38,14 @@ package final class WebSocketClient: Sendable {
         port: Int,
         path: String,
         offerCompression: Bool = true,
+        headers extraHeaders: [(String, String)] = [],
         maxMessageBytes: Int = 1 << 26,
         timeout: TimeAmount = .seconds(10),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         transport: TransportSetup? = nil
     ) async throws -> WebSocketClient {
-        let request = Self.upgradeRequest(host: host, port: port, path: path, offerCompression: offerCompression)
+        var request = Self.upgradeRequest(host: host, port: port, path: path, offerCompression: offerCompression)
+        request.headers.add(contentsOf: extraHeaders)
         let upgrade: EventLoopFuture<Upgrade>
         do {
             upgrade = try await ClientBootstrap(group: group)

@@ -1,15 +1,32 @@
-/// `--url ws://HOST:PORT[/…]` of the client subcommands, as host and port.
-package enum WebSocketURL {
-    package static func hostAndPort(_ url: String) throws -> (host: String, port: Int) {
-        guard url.hasPrefix("ws://") else { throw CommandFailure("--url must start with ws://, e.g. ws://127.0.0.1:8080") }
-        var rest = url.dropFirst(5)
+/// `--url ws://HOST:PORT[/…]` or `wss://…` of the client subcommands.
+package struct WebSocketURL: Equatable {
+    package var secure: Bool
+    package var host: String
+    package var port: Int
+
+    package init(_ url: String) throws {
+        if url.hasPrefix("wss://") {
+            secure = true
+        } else if url.hasPrefix("ws://") {
+            secure = false
+        } else {
+            throw CommandFailure("--url must start with ws:// or wss://, e.g. ws://127.0.0.1:8080")
+        }
+        var rest = url.drop { $0 != "/" }.dropFirst(2)
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-        guard let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") else { return (String(rest), 80) }
+        guard let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") else {
+            host = Self.unbracketed(rest)
+            port = secure ? 443 : 80
+            return
+        }
         guard let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else {
             throw CommandFailure("--url has no valid port: \(url)")
         }
-        var host = String(rest[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host, port)
+        self.host = Self.unbracketed(rest[..<colon])
+        self.port = port
+    }
+
+    private static func unbracketed(_ host: Substring) -> String {
+        host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : String(host)
     }
 }

@@ -1,5 +1,6 @@
 import HeraldSettings
 import HeraldWire
+import HeraldAuth
 import NIOCore
 import Topics
 
@@ -38,11 +39,12 @@ package final class BrokerCore: @unchecked Sendable {
     private var delivered = 0
     package var publishers = 0
 
-    package init(loop: any EventLoop, outboxes: [LoopOutbox], settings: Settings) {
+    /// `policy` nil: the one `settings` describe without keys (access control off).
+    package init(loop: any EventLoop, outboxes: [LoopOutbox], settings: Settings, policy: AccessPolicy? = nil) {
         self.loop = loop
         self.outboxes = outboxes
         self.settings = settings
-        self.policy = AccessPolicyStore(AccessPolicy(allowClientPublish: settings.allowClientPublish))
+        self.policy = AccessPolicyStore(policy ?? AccessPolicy(allowClientPublish: settings.allowClientPublish))
         self.encoder = FrameEncoder(compressionThreshold: settings.compressionThreshold, memoryLevel: settings.deflateMemoryLevel)
         self.history = MessageHistory(capacityPerTopic: settings.historyPerTopic)
         var generator = SystemRandomNumberGenerator()
@@ -121,6 +123,9 @@ package final class BrokerCore: @unchecked Sendable {
             reply(ServerReply.error(id: request.id, code: failure.code, message: failure.message), to: subscriber)
         case .success(.ping):
             reply(ServerReply.pong(id: request.id), to: subscriber)
+        case .success(.auth):
+            // The connection verifies tokens itself and calls `authorize`; never reached.
+            reply(ServerReply.error(id: request.id, code: "unauthorized", message: "token not verified"), to: subscriber)
         case .success(.subscribe(let text, let since, let clientEpoch)):
             subscribe(subscriber, to: text, since: since, clientEpoch: clientEpoch, id: request.id)
         case .success(.unsubscribe(let text)):
@@ -139,8 +144,8 @@ package final class BrokerCore: @unchecked Sendable {
                 reply(ServerReply.error(id: request.id, code: "invalid_topic", message: error.description), to: subscriber)
                 return
             }
-            guard policy.current.allowsClientPublish(to: topic) else {
-                reply(ServerReply.error(id: request.id, code: "forbidden", message: "clients may not publish to '\(topic)'"), to: subscriber)
+            guard policy.current.mayPublish(to: topic, grants: subscriber.grants) else {
+                reply(ServerReply.error(id: request.id, code: "forbidden", message: "publishing to '\(topic)' is not allowed"), to: subscriber)
                 return
             }
             // The reply is queued before the message itself reaches the sender's own
@@ -156,6 +161,10 @@ package final class BrokerCore: @unchecked Sendable {
             pattern = try TopicPattern(text)
         } catch {
             reply(ServerReply.error(id: id, code: "invalid_topic", message: error.description), to: subscriber)
+            return
+        }
+        guard policy.current.maySubscribe(to: pattern, grants: subscriber.grants) else {
+            reply(ServerReply.error(id: id, code: "forbidden", message: "subscribing to '\(pattern)' is not allowed"), to: subscriber)
             return
         }
         let isNew = !subscriber.patterns.contains(pattern)
@@ -186,6 +195,27 @@ package final class BrokerCore: @unchecked Sendable {
             for (_, message) in retained.messages(matching: pattern) {
                 subscriber.outbox.enqueue(frame: encoder.retainedFrame(message, deflateWindowBits: subscriber.wireForm.deflateWindowBits), to: subscriber)
             }
+        }
+    }
+
+    /// A JSON-mode `auth` op whose token the connection verified (`grants`) or refused
+    /// (`refusal`): a valid token replaces the old one and ends the subscriptions it no
+    /// longer covers (CONTRACT §7).
+    package func authorize(_ subscriber: Subscriber, grants: Result<Grants, TokenError>, id: JSONValue?) {
+        loop.assertInEventLoop()
+        guard subscriber.isAttached else { return }
+        defer { scheduleSend() }
+        switch grants {
+        case .failure(let error):
+            reply(ServerReply.error(id: id, code: "unauthorized", message: "invalid token: \(error.reason.rawValue)"), to: subscriber)
+        case .success(let grants):
+            subscriber.grants = grants
+            let removed = subscriber.patterns.filter { !grants.maySubscribe(to: $0) }
+            for pattern in removed {
+                subscriber.patterns.remove(pattern)
+                index.remove(pattern, for: subscriber)
+            }
+            reply(ServerReply.authorized(id: id, removed: removed.map(\.string).sorted()), to: subscriber)
         }
     }
 
@@ -221,7 +251,8 @@ package final class BrokerCore: @unchecked Sendable {
             "subscriptions":\(index.count),"topics":\(topics),"published":\(published),"delivered":\(delivered),\
             "dropped":\(sum { $0.dropped.load(ordering: .relaxed) }),\
             "slow_disconnects":\(sum { $0.slowDisconnects.load(ordering: .relaxed) }),\
-            "bytes_out":\(sum { $0.bytesOut.load(ordering: .relaxed) }),"epoch":"\(epoch)","seq":\(seq)}
+            "bytes_out":\(sum { $0.bytesOut.load(ordering: .relaxed) }),\
+            "auth_failures":\(sum { $0.authFailures.load(ordering: .relaxed) }),"epoch":"\(epoch)","seq":\(seq)}
             """
     }
 

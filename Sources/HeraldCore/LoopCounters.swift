@@ -7,6 +7,8 @@ package final class LoopCounters: Sendable {
     package let dropped = ManagedAtomic<Int>(0)
     package let slowDisconnects = ManagedAtomic<Int>(0)
     package let bytesOut = ManagedAtomic<Int>(0)
+    /// Requests refused for a missing or invalid token: 401s and refused `auth` ops.
+    package let authFailures = ManagedAtomic<Int>(0)
 
     package init() {}
 }

@@ -1,4 +1,5 @@
 import HeraldWire
+import HeraldAuth
 import NIOCore
 import Topics
 
@@ -17,6 +18,8 @@ package final class Subscriber: Hashable, @unchecked Sendable {
     /// The seq of the last message queued, so that overlapping patterns deliver once.
     package var lastQueuedSeq: UInt64 = 0
     package var isAttached = false
+    /// The connection's token, nil without one. It changes only by a JSON-mode `auth` op.
+    package var grants: Grants?
     /// Small frames queued in the current batch, copied into one buffer (see LoopOutbox).
     /// nil between batches, so that an idle subscriber holds no buffer.
     package var batch: ByteBuffer?

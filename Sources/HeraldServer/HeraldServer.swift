@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Topics
 
 #if canImport(Glibc)
@@ -45,10 +46,16 @@ public final class HeraldServer: Sendable {
     /// CONTRACT §1: the line a supervisor or test waits for.
     public var readyLine: String {
         let host = settings.listenHost.contains(":") ? "[\(settings.listenHost)]" : settings.listenHost
-        return "herald ready ws://\(host):\(port) socket \(settings.socketPath)"
+        let scheme = settings.tlsCert == nil ? "ws" : "wss"
+        return "herald ready \(scheme)://\(host):\(port) socket \(settings.socketPath)"
     }
 
     public static func start(settings: Settings, logger: Logger) async throws -> HeraldServer {
+        let policy = try AccessPolicy.load(settings)
+        let tls = try TLSFiles.context(settings)
+        if let keys = policy.keys, !keys.shortKeyLines.isEmpty {
+            logger.warning("auth keys shorter than 32 bytes (RFC 7518 asks for at least 32)", metadata: ["lines": "\(keys.shortKeyLines)"])
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
         do {
             try await SocketFile.prepare(settings.socketPath, group: group)
@@ -64,8 +71,8 @@ public final class HeraldServer: Sendable {
         for service in services {
             try await service.outbox.loop.submit { service.outbox.afterBatch = { service.flushBatch() } }.get()
         }
-        let core = BrokerCore(loop: loops[0], outboxes: outboxes, settings: settings)
-        let listener = ListenerContext(core: core, services: services, settings: settings, logger: logger)
+        let core = BrokerCore(loop: loops[0], outboxes: outboxes, settings: settings, policy: policy)
+        let listener = ListenerContext(core: core, services: services, settings: settings, tls: tls, logger: logger)
         do {
             let publisherChannel = try await ServerBootstrap(group: core.loop)
                 .serverChannelOption(.backlog, value: 256)
@@ -109,8 +116,10 @@ public final class HeraldServer: Sendable {
             .childChannelInitializer { channel in
                 let open = listener.openConnections.wrappingIncrementThenLoad(ordering: .relaxed)
                 channel.closeFuture.whenComplete { _ in listener.openConnections.wrappingDecrement(ordering: .relaxed) }
+                let tls = listener.tls.withLockedValue { $0 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
                     try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
                     try sync.addHandler(HTTPHandshakeHandler(listener: listener, overCapacity: open > settings.maxConnections))
                 }
@@ -119,7 +128,13 @@ public final class HeraldServer: Sendable {
 
     /// SIGHUP (CONTRACT §10): applies what may change without dropping a connection and
     /// logs by name each changed setting that needs a restart.
-    public func reload(_ reloaded: Settings) {
+    /// - Throws: `StartError` when a file it names cannot be read or parsed; then nothing changes.
+    public func reload(_ reloaded: Settings) throws {
+        let policy = try AccessPolicy.load(reloaded)
+        let tls = try TLSFiles.context(reloaded)
+        if (tls == nil) != (settings.tlsCert == nil) {
+            throw StartError(description: "turning TLS on or off needs a restart")
+        }
         let changes = running.withLockedValue { running in
             defer { running = running.applyingReloadable(from: reloaded) }
             return reloaded.changes(from: running)
@@ -131,7 +146,15 @@ public final class HeraldServer: Sendable {
                 logger.warning("setting changed in the file but needs a restart", metadata: ["setting": "\(change.name)"])
             }
         }
-        core.policy.replace(with: AccessPolicy(allowClientPublish: reloaded.allowClientPublish))
+        core.policy.replace(with: policy)
+        if let tls {
+            listener.tls.withLockedValue { $0 = tls }
+            logger.info("TLS files reloaded for new connections", metadata: ["cert": "\(reloaded.tlsCert ?? "")"])
+        }
+        logger.info("access policy reloaded", metadata: [
+            "auth": "\(policy.keys.map { "\($0.count) key(s)" } ?? "off")", "allow-anonymous": "\(policy.allowAnonymous.count)",
+            "allowed-origin": "\(reloaded.allowedOrigin.count)",
+        ])
     }
 
     /// Stops accepting, sends every subscriber what is queued and then close 1001, waits

@@ -48,21 +48,6 @@ enum ConfigFile {
     }
 
     private static func readFile(_ path: String) throws(SettingsError) -> String {
-        func failure() -> SettingsError { SettingsError("\(path): cannot read the config file: \(String(cString: strerror(errno)))") }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw failure() }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw failure()
-            }
-            if count == 0 { break }
-            bytes += chunk[..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: try FileContents.read(path, purpose: "the config file"), as: UTF8.self)
     }
 }

@@ -2,13 +2,13 @@
 /// with units (`250ms`, `30s`, `15m`, `1h`). Like Go's `time.ParseDuration`, units may be
 /// combined (`1h30m`, `1m30s`), but only from the largest down and each once, so that a
 /// typo such as `30s1h` is refused rather than read as 3630 seconds.
-enum DurationText {
+public enum DurationText {
     /// Milliseconds divide rather than multiply by 0.001, so that `250ms` is exactly 0.25.
     private static let units: [(suffix: String, multiplier: Double, divisor: Double)] = [
         ("h", 3600, 1), ("m", 60, 1), ("s", 1, 1), ("ms", 1, 1000),
     ]
 
-    static func seconds(_ text: String) -> Double? {
+    public static func seconds(_ text: String) -> Double? {
         var rest = Substring(text)
         let negative = rest.first == "-"
         if negative { rest = rest.dropFirst() }

@@ -95,6 +95,18 @@ extension SettingKind where Value == String {
     static var path: Self {
         Self("a path", placeholder: "PATH", parse: { $0.isEmpty ? nil : $0 }, format: { $0 })
     }
+
+    /// Any non-empty text; what it must look like is checked where it is used.
+    static var text: Self {
+        Self("a non-empty string", placeholder: "TEXT", parse: { $0.isEmpty ? nil : $0 }, format: { $0 })
+    }
+}
+
+extension SettingKind where Value == String? {
+    /// A file that turns a feature on; unset by default.
+    static var optionalPath: Self {
+        Self("a path", placeholder: "PATH", parse: { $0.isEmpty ? nil : $0 }, format: { $0 ?? "none" })
+    }
 }
 
 extension SettingKind where Value == ListenAddress {

@@ -29,5 +29,8 @@ extension Settings {
                 throw SettingsError("--\(declaration.name) \(refusal.predicate)")
             }
         }
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw SettingsError("--tls-cert and --tls-key go together: give both or neither")
+        }
     }
 }

@@ -33,6 +33,13 @@ public struct Settings: Sendable, Equatable {
     public var maxLineBytes = 1024
     public var allowClientPublish: [TopicPattern] = []
     public var shutdownGraceSeconds = 5.0
+    /// HS256 keys, one per line (CONTRACT §7); nil leaves access control off.
+    public var authSecretFile: String?
+    public var allowAnonymous: [TopicPattern] = []
+    /// `scheme://host[:port]` entries, checked by HeraldAuth's `OriginAllowList`.
+    public var allowedOrigin: [String] = []
+    public var tlsCert: String?
+    public var tlsKey: String?
     public var logLevel = Logger.Level.info
     public var logFormat = LogFormat.text
 

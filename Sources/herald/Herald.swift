@@ -16,7 +16,7 @@ public struct Herald: AsyncParsableCommand {
         commandName: "herald",
         abstract: "A push notification broker: WebSocket subscribers, Unix-socket publishers.",
         version: version,
-        subcommands: [ServeCommand.self, PublishCommand.self, SubscribeCommand.self, StatsCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, PublishCommand.self, SubscribeCommand.self, StatsCommand.self, TokenCommand.self, BenchCommand.self]
     )
 }
 

@@ -53,8 +53,8 @@ struct ServeCommand: AsyncParsableCommand {
             logger.info("SIGHUP: reloading")
             do {
                 let reloaded = try Settings.load(source).settings
+                try server.reload(reloaded)
                 levelSwitch.level = reloaded.logLevel
-                server.reload(reloaded)
             } catch {
                 logger.error("reload refused, settings unchanged", metadata: ["reason": "\(error)"])
             }

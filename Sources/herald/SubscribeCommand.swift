@@ -1,10 +1,8 @@
-import HeraldServer
-import HeraldCore
-import HeraldWire
-import HeraldClient
-import HeraldBench
 import ArgumentParser
+import HeraldClient
+import HeraldWire
 import NIOCore
+import NIOSSL
 
 struct SubscribeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,8 +10,12 @@ struct SubscribeCommand: AsyncParsableCommand {
         abstract: "Print every message on topics matching PATTERN as `TOPIC PAYLOAD`, one per line."
     )
 
-    @Option(help: "The broker's WebSocket address.")
+    @Option(help: "The broker's WebSocket address, ws:// or wss://.")
     var url = "ws://127.0.0.1:8080"
+    @Option(help: "A token (JWT) for a broker with access control; sent as Authorization: Bearer.")
+    var token: String?
+    @Option(help: "PEM certificates to trust for wss://, e.g. a self-signed broker's certificate or its CA.")
+    var caFile: String?
     @Flag(help: "Print each message's JSON envelope as received.")
     var json = false
     @Flag(help: "Do not offer permessage-deflate.")
@@ -27,9 +29,13 @@ struct SubscribeCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let (host, port) = try WebSocketURL.hostAndPort(url)
+            let target = try WebSocketURL(url)
             // JSON mode carries each message's topic, which a wildcard subscriber needs.
-            let client = try await WebSocketClient.connect(host: host, port: port, path: "/ws", offerCompression: !noCompression)
+            let client = try await WebSocketClient.connect(
+                host: target.host, port: target.port, path: "/ws", offerCompression: !noCompression,
+                headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [],
+                transport: target.secure ? try Self.tls(host: target.host, caFile: caFile) : nil
+            )
             for (index, pattern) in patterns.enumerated() {
                 var request = ByteBuffer()
                 request.writeStaticString("{\"op\":\"subscribe\",\"topic\":")
@@ -54,6 +60,25 @@ struct SubscribeCommand: AsyncParsableCommand {
             throw CommandFailure("the broker closed the connection" + (status.map { " (\($0))" } ?? ""))
         } catch {
             fail("\(error)")
+        }
+    }
+
+    /// TLS under HTTP for `wss://`: the system's roots, or only those of `--ca-file`.
+    static func tls(host: String, caFile: String?) throws -> WebSocketClient.TransportSetup {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        if let caFile {
+            do {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            } catch {
+                throw CommandFailure("--ca-file \(caFile) holds no PEM certificate: \(error)")
+            }
+        }
+        let context = try NIOSSLContext(configuration: configuration)
+        // SNI takes names only; an address is checked against the certificate's IP entries.
+        let isAddress = host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
+        return { channel in
+            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : host))
         }
     }
 

@@ -10,7 +10,7 @@ import Foundation
         "listen", "socket", "threads", "history", "compression", "compression-threshold", "deflate-window-bits",
         "max-message-bytes", "max-frame-bytes", "max-pending-bytes", "slow-consumer", "handshake-timeout",
         "ping-interval", "idle-timeout", "max-subscriptions", "max-connections", "max-line-bytes",
-        "allow-client-publish", "shutdown-grace", "log-level", "log-format",
+        "allow-client-publish", "auth-secret-file", "allow-anonymous", "allowed-origin", "tls-cert", "tls-key", "shutdown-grace", "log-level", "log-format",
     ]
 
     @Test func theDeclaredNamesAreTheOptions() {

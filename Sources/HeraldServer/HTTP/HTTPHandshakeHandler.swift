@@ -1,6 +1,7 @@
 import HeraldCore
 import HeraldWire
 import Deflate
+import HeraldAuth
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -19,6 +20,8 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
     private var decision: HandshakeDecision?
     private var timeout: Scheduled<Void>?
     private var answered = false
+    /// The verified token of an upgrade that passed the access checks.
+    private var grants: Grants?
 
     private var logger: Logger { listener.logger }
 
@@ -52,8 +55,18 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
                 answer(HTTPResponse.make(.ok, body: body, allocator: context.channel.allocator), context: context)
             case .reject(let status, let headers, let message):
                 respond(status, headers: headers, message: message, context: context)
-            case .upgrade:
-                self.decision = decision
+            case .upgrade(let route, _, _):
+                let policy = listener.core.policy.current
+                switch HandshakeAccess.decide(route: route, uri: head.uri, headers: head.headers, policy: policy, now: WallClock.now()) {
+                case .allow(let grants):
+                    self.grants = grants
+                    self.decision = decision
+                case .refuse(let status, let headers, let reason, let isAuthFailure):
+                    if isAuthFailure {
+                        listener.services(for: context.eventLoop).outbox.counters.authFailures.wrappingIncrement(ordering: .relaxed)
+                    }
+                    respond(status, headers: headers, message: reason, context: context)
+                }
             }
         case .body:
             break
@@ -89,6 +102,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
             deflateWindowBits: UInt8(deflate?.serverMaxWindowBits ?? 0)
         )
         let subscriber = Subscriber(wireForm: form, outbox: services.outbox)
+        subscriber.grants = grants
         let rawPattern: TopicPattern? = if case .raw(let pattern) = route { pattern } else { nil }
         let response = HTTPResponse.switchingProtocols(accept: accept, extensions: deflate?.responseHeaderValue, allocator: context.channel.allocator)
         let pipeline = context.pipeline.syncOperations
@@ -97,7 +111,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
                 ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: listener.settings.maxFrameBytes)),
                 WebSocketConnectionHandler(
                     subscriber: subscriber, core: listener.core, services: services, route: route,
-                    compressed: deflate != nil, logger: logger
+                    compressed: deflate != nil, grants: grants, logger: logger
                 ),
             ])
             // Removing the HTTP decoder last forwards any bytes it holds to the frame decoder.

@@ -51,6 +51,8 @@ package struct ConnectionStateMachine {
         case none
         case ping
         case idleClose
+        /// The connection's token expired: close with 4001 (CONTRACT §7).
+        case tokenExpired
     }
 
     /// Frames a client may send before its 101 is out; past this it is closed.
@@ -67,6 +69,8 @@ package struct ConnectionStateMachine {
     package var isWritable = true
     private var lastInbound: NIODeadline
     private var lastPing: NIODeadline
+    /// When the connection's token expires; nil without a token or without `exp`.
+    package var tokenExpiry: NIODeadline?
 
     package init(maxMessageBytes: Int, compressed: Bool, backlogLimit: Int, policy: SlowConsumerPolicy, now: NIODeadline) {
         self.assembler = MessageAssembler(maxMessageBytes: maxMessageBytes, compressionNegotiated: compressed)
@@ -173,6 +177,7 @@ package struct ConnectionStateMachine {
     /// Called by the loop's sweep: an idle connection is closed, a quiet one pinged.
     package mutating func sweep(now: NIODeadline, idleTimeout: TimeAmount, pingInterval: TimeAmount) -> SweepAction {
         guard phase == .open else { return .none }
+        if let tokenExpiry, now >= tokenExpiry { return .tokenExpired }
         if now - lastInbound >= idleTimeout { return .idleClose }
         if now - lastPing >= pingInterval {
             lastPing = now

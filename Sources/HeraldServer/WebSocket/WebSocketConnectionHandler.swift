@@ -1,5 +1,6 @@
 import HeraldSettings
 import Deflate
+import HeraldAuth
 import HeraldCore
 import HeraldWire
 import Logging
@@ -34,7 +35,13 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     /// This connection's place in its loop's sweep list (see `LoopServices`).
     var sweepIndex = -1
 
-    init(subscriber: Subscriber, core: BrokerCore, services: LoopServices, route: HandshakeDecision.Route, compressed: Bool, logger: Logger) {
+    /// The connection's token, for raw-mode publishes and expiry; JSON mode keeps its own
+    /// copy on the core, which an `auth` op replaces.
+    private var grants: Grants?
+
+    init(subscriber: Subscriber, core: BrokerCore, services: LoopServices, route: HandshakeDecision.Route, compressed: Bool,
+         grants: Grants?, logger: Logger) {
+        self.grants = grants
         self.subscriber = subscriber
         self.core = core
         self.services = services
@@ -49,6 +56,12 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
             policy: settings.slowConsumer == .drop ? .drop : .disconnect,
             now: .now()
         )
+        state.tokenExpiry = Self.deadline(forExpiry: grants?.expiresAt)
+    }
+
+    /// A token's `exp` (wall-clock seconds) as a deadline on the monotonic clock the sweep reads.
+    private static func deadline(forExpiry expiresAt: Double?) -> NIODeadline? {
+        expiresAt.map { .now() + .seconds(max(0, $0 - WallClock.now())) }
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -206,7 +219,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
         let subscriber = self.subscriber
         switch route {
         case .raw(let pattern):
-            guard let topic = pattern.exactName, core.policy.current.allowsClientPublish(to: topic) else {
+            guard let topic = pattern.exactName, core.policy.current.mayPublish(to: topic, grants: grants) else {
                 sendClose(code: CloseCode.policyViolation, reason: "publishing to '\(pattern)' is not allowed", context: context)
                 return
             }
@@ -215,8 +228,34 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
             let request = binary
                 ? ClientRequest(id: nil, operation: .failure(.init(code: "bad_request", message: "requests are JSON text messages")))
                 : ClientRequest.parse(payload)
+            if case .success(.auth(let token)) = request.operation {
+                authorize(token: token, id: request.id, context: context)
+                return
+            }
             core.loop.execute { core.handle(request, from: subscriber) }
         }
+    }
+
+    /// The JSON `auth` op: verified here, on the connection's loop, so the core loop never
+    /// spends time on a signature; the core then swaps the grants and answers.
+    private func authorize(token: String, id: JSONValue?, context: ChannelHandlerContext) {
+        let core = self.core
+        let subscriber = self.subscriber
+        guard let keys = core.policy.current.keys else {
+            let refusal = Result<Grants, TokenError>.failure(TokenError(.malformed, "access control is off"))
+            core.loop.execute { core.authorize(subscriber, grants: refusal, id: id) }
+            return
+        }
+        let result = TokenVerifier.verify(token: token, keys: keys, now: WallClock.now())
+        switch result {
+        case .success(let grants):
+            self.grants = grants
+            state.tokenExpiry = Self.deadline(forExpiry: grants.expiresAt)
+        case .failure(let error):
+            services.outbox.counters.authFailures.wrappingIncrement(ordering: .relaxed)
+            logger.info("auth refused", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "reason": "\(error)"])
+        }
+        core.loop.execute { core.authorize(subscriber, grants: result, id: id) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -269,6 +308,9 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
             context.flush()
         case .idleClose:
             sendClose(code: CloseCode.goingAway, reason: "idle timeout", context: context)
+        case .tokenExpired:
+            logger.info("token expired", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "subject": "\(grants?.subject ?? "-")"])
+            sendClose(code: CloseCode.tokenExpired, reason: "token expired", context: context)
         }
     }
 }

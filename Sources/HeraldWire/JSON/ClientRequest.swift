@@ -9,6 +9,8 @@ package struct ClientRequest {
         /// `binary`: the data came base64-encoded, which marks it binary end to end.
         case publish(topic: String, payload: ByteBuffer, retain: Bool, binary: Bool)
         case ping
+        /// A new token for the connection (CONTRACT §7); verified on the connection's loop.
+        case auth(token: String)
     }
 
     package struct Failure: Error {
@@ -83,6 +85,8 @@ package struct ClientRequest {
             return .publish(topic: topic, payload: try payload(of: data, encoding: encoding), retain: retain, binary: binary)
         case "ping":
             return .ping
+        case "auth":
+            return .auth(token: try string(value, "token"))
         default:
             throw Failure(code: "unknown_op", message: "unknown op '\(name)'")
         }

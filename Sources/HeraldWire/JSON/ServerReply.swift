@@ -11,6 +11,11 @@ package enum ServerReply {
         reply("error", id: id, [("code", .string(code)), ("message", .string(message))])
     }
 
+    /// The reply to an `auth` op: the subscriptions the new token no longer covers.
+    package static func authorized(id: JSONValue?, removed: [String]) -> ByteBuffer {
+        reply("ok", id: id, [("removed", .array(removed.map(JSONValue.string)))])
+    }
+
     package static func pong(id: JSONValue?) -> ByteBuffer {
         reply("pong", id: id, [])
     }

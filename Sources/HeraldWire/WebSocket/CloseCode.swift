@@ -11,6 +11,8 @@ package enum CloseCode {
     package static let policyViolation = UInt16(webSocketErrorCode: .policyViolation)
     package static let tooBig = UInt16(webSocketErrorCode: .messageTooLarge)
     package static let internalError = UInt16(webSocketErrorCode: .unexpectedServerError)
+    /// CONTRACT §7: the connection's token expired.
+    package static let tokenExpired: UInt16 = 4001
 
     /// CONTRACT §4.1: the codes a client may send and get echoed; anything else is 1002.
     package static func isEchoable(_ code: UInt16) -> Bool {
