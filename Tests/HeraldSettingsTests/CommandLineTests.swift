@@ -130,6 +130,6 @@ import Testing
 
     @Test func aMissingConfigFileIsNamed() {
         #expect(loadError(["--config", "/nonexistent/herald.toml"])
-            == "/nonexistent/herald.toml: cannot read the config file: No such file or directory")
+            == "cannot read the config file /nonexistent/herald.toml: No such file or directory")
     }
 }

@@ -1,4 +1,5 @@
 @testable import HeraldCore
+import HeraldAuth
 import HeraldSettings
 import HeraldWire
 import NIOCore
@@ -161,5 +162,80 @@ import Topics
             return
         }
         #expect(publish("t", "after").deliveries == 1, "publishing still works; the connection goes with its close")
+    }
+}
+
+/// Access control on the core: JSON-mode subscriptions and publishes, and the `auth` op.
+@Suite struct BrokerCoreAccessTests {
+    let loop = EmbeddedEventLoop()
+    let core: BrokerCore
+    let keys = try! AuthKeys(parsing: "k1-0123456789abcdef0123456789abcdef")
+
+    init() {
+        let policy = AccessPolicy(keys: keys, allowAnonymous: [try! TopicPattern("public.>")], allowClientPublish: [try! TopicPattern("chat.>")])
+        core = BrokerCore(loop: loop, outboxes: [LoopOutbox(loop: loop)], settings: Settings(), policy: policy)
+    }
+
+    func grants(subscribe: [String], publish: [String] = []) -> Grants {
+        Grants(subject: nil, subscribe: subscribe.map { try! TopicPattern($0) }, publish: publish.map { try! TopicPattern($0) })
+    }
+
+    func connect(grants: Grants?) -> (Subscriber, RecordingConnection) {
+        let subscriber = Subscriber(wireForm: WireForm(mode: .json, deflateWindowBits: 0), outbox: core.outboxes[0])
+        subscriber.grants = grants
+        let connection = RecordingConnection()
+        subscriber.connection = connection
+        core.attach(subscriber, handshake: ByteBuffer(string: "101"), rawPattern: nil)
+        loop.run()
+        connection.clear()
+        return (subscriber, connection)
+    }
+
+    func send(_ json: String, from subscriber: Subscriber) {
+        core.handle(ClientRequest.parse(ByteBuffer(string: json)), from: subscriber)
+        loop.run()
+    }
+
+    func lastReply(_ connection: RecordingConnection) -> String { connection.messages.last?.payload ?? "" }
+
+    @Test func anonymousConnectionsGetAllowAnonymousAndClientPublishOnly() {
+        let (anonymous, connection) = connect(grants: nil)
+        send(#"{"op":"subscribe","topic":"public.news","id":1}"#, from: anonymous)
+        #expect(lastReply(connection).hasPrefix(#"{"op":"ok","id":1"#))
+        send(#"{"op":"subscribe","topic":"private.x","id":2}"#, from: anonymous)
+        #expect(lastReply(connection).contains(#""code":"forbidden""#))
+        send(#"{"op":"publish","topic":"chat.room","data":1,"id":3}"#, from: anonymous)
+        #expect(lastReply(connection).hasPrefix(#"{"op":"ok","id":3"#))
+        send(#"{"op":"publish","topic":"news.x","data":1,"id":4}"#, from: anonymous)
+        #expect(lastReply(connection).contains(#""code":"forbidden""#))
+    }
+
+    @Test func tokenHoldersRightsComeFromClaimsAlone() {
+        let (holder, connection) = connect(grants: grants(subscribe: ["prices.*"], publish: ["orders.>"]))
+        send(#"{"op":"subscribe","topic":"public.news","id":1}"#, from: holder)
+        #expect(lastReply(connection).contains("forbidden"), "allow-anonymous does not extend a token")
+        send(#"{"op":"publish","topic":"chat.room","data":1,"id":2}"#, from: holder)
+        #expect(lastReply(connection).contains("forbidden"), "nor does allow-client-publish")
+        send(#"{"op":"publish","topic":"orders.new","data":1,"id":3}"#, from: holder)
+        #expect(lastReply(connection).hasPrefix(#"{"op":"ok","id":3"#))
+    }
+
+    @Test func authReplacesGrantsAndEndsWhatTheNewTokenDoesNotCover() {
+        let (holder, connection) = connect(grants: grants(subscribe: [">"]))
+        send(#"{"op":"subscribe","topic":"prices.*"}"#, from: holder)
+        send(#"{"op":"subscribe","topic":"news.>"}"#, from: holder)
+        core.authorize(holder, grants: .success(grants(subscribe: ["prices.>"])), id: .number("7"))
+        loop.run()
+        #expect(lastReply(connection) == #"{"op":"ok","id":7,"removed":["news.>"]}"#)
+        connection.clear()
+        _ = core.publish(topic: try! TopicName("news.x"), payload: ByteBuffer(string: "1"), retain: false)
+        _ = core.publish(topic: try! TopicName("prices.x"), payload: ByteBuffer(string: "2"), retain: false)
+        loop.run()
+        #expect(connection.messages.map(\.payload) == [#"{"op":"message","topic":"prices.x","seq":2,"data":2}"#])
+        core.authorize(holder, grants: .failure(TokenError(.expired, "exp passed")), id: .number("8"))
+        loop.run()
+        #expect(lastReply(connection).contains(#""code":"unauthorized""#))
+        send(#"{"op":"subscribe","topic":"prices.y","id":9}"#, from: holder)
+        #expect(lastReply(connection).hasPrefix(#"{"op":"ok","id":9"#), "a refused auth changes nothing")
     }
 }
