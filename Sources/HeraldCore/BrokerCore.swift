@@ -1,6 +1,7 @@
 import HeraldSettings
 import HeraldWire
 import HeraldAuth
+import Logging
 import NIOCore
 import Topics
 
@@ -39,8 +40,13 @@ package final class BrokerCore: @unchecked Sendable {
     private var delivered = 0
     package var publishers = 0
 
+    /// Refusals of CONTRACT §7 are logged, once each; nothing is logged per message.
+    private let logger: Logger
+
     /// `policy` nil: the one `settings` describe without keys (access control off).
-    package init(loop: any EventLoop, outboxes: [LoopOutbox], settings: Settings, policy: AccessPolicy? = nil) {
+    package init(loop: any EventLoop, outboxes: [LoopOutbox], settings: Settings, policy: AccessPolicy? = nil,
+                 logger: Logger = Logger(label: "herald", factory: { _ in SwiftLogNoOpLogHandler() })) {
+        self.logger = logger
         self.loop = loop
         self.outboxes = outboxes
         self.settings = settings
@@ -145,7 +151,7 @@ package final class BrokerCore: @unchecked Sendable {
                 return
             }
             guard policy.current.mayPublish(to: topic, grants: subscriber.grants) else {
-                reply(ServerReply.error(id: request.id, code: "forbidden", message: "publishing to '\(topic)' is not allowed"), to: subscriber)
+                refuse(subscriber, id: request.id, "publishing to '\(topic)' is not allowed")
                 return
             }
             // The reply is queued before the message itself reaches the sender's own
@@ -164,7 +170,7 @@ package final class BrokerCore: @unchecked Sendable {
             return
         }
         guard policy.current.maySubscribe(to: pattern, grants: subscriber.grants) else {
-            reply(ServerReply.error(id: id, code: "forbidden", message: "subscribing to '\(pattern)' is not allowed"), to: subscriber)
+            refuse(subscriber, id: id, "subscribing to '\(pattern)' is not allowed")
             return
         }
         let isNew = !subscriber.patterns.contains(pattern)
@@ -217,6 +223,11 @@ package final class BrokerCore: @unchecked Sendable {
             }
             reply(ServerReply.authorized(id: id, removed: removed.map(\.string).sorted()), to: subscriber)
         }
+    }
+
+    private func refuse(_ subscriber: Subscriber, id: JSONValue?, _ reason: String) {
+        logger.info("request forbidden", metadata: ["reason": "\(reason)", "subject": "\(subscriber.grants?.subject ?? "anonymous")"])
+        reply(ServerReply.error(id: id, code: "forbidden", message: reason), to: subscriber)
     }
 
     private func reply(_ json: ByteBuffer, to subscriber: Subscriber) {

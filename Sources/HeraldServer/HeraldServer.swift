@@ -71,7 +71,7 @@ public final class HeraldServer: Sendable {
         for service in services {
             try await service.outbox.loop.submit { service.outbox.afterBatch = { service.flushBatch() } }.get()
         }
-        let core = BrokerCore(loop: loops[0], outboxes: outboxes, settings: settings, policy: policy)
+        let core = BrokerCore(loop: loops[0], outboxes: outboxes, settings: settings, policy: policy, logger: logger)
         let listener = ListenerContext(core: core, services: services, settings: settings, tls: tls, logger: logger)
         do {
             let publisherChannel = try await ServerBootstrap(group: core.loop)

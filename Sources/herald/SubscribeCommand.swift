@@ -48,8 +48,9 @@ struct SubscribeCommand: AsyncParsableCommand {
                 guard let value, case .string(let op)? = value["op"] else { continue }
                 switch op {
                 case "error":
-                    if case .string(let text)? = value["message"] { throw CommandFailure(text) }
-                    throw CommandFailure("the broker refused the subscription")
+                    let code = if case .string(let code)? = value["code"] { code } else { "error" }
+                    let text = if case .string(let text)? = value["message"] { text } else { "the broker refused the subscription" }
+                    throw CommandFailure("\(code): \(text)")
                 case "message":
                     printFlushed(json ? message.string : Self.line(for: value))
                 default:
