@@ -85,6 +85,7 @@ let package = Package(
             dependencies: [
                 "HeraldClient", "HeraldWire", "Deflate", nio("NIOCore"), nio("NIOPosix"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

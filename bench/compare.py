@@ -4,6 +4,11 @@ load from `herald bench`, in one run, broker pinned to CPU 0 and load tool to CP
 Prints a Markdown table of medians and herald's ratio to the peer.
 
     bench/compare.py [--runs 3] [--herald .build/release/herald]
+    bench/compare.py --baseline OLD/herald --no-peer    # a change against an earlier build
+
+With `--baseline`, another herald binary runs the same scenarios (driven by the same load
+tool) and the ratio is against it, so a change is measured against what came before in one
+run on one machine.
 """
 import argparse
 import json
@@ -45,13 +50,19 @@ def bench(herald, url, sock, *args):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def brokers(herald, workdir):
-    return {
-        "herald": lambda: start([herald, "serve", "--listen", "127.0.0.1:0", "--socket", os.path.join(workdir, "herald.sock"),
-                                 "--threads", "1", "--max-connections", "100000"]),
-        "python websockets": lambda: start([sys.executable, os.path.join(HERE, "peer_websockets.py"), "--listen", "127.0.0.1:0",
-                                            "--socket", os.path.join(workdir, "peer.sock")]),
-    }
+def herald_broker(binary, socket_path):
+    return lambda: start([binary, "serve", "--listen", "127.0.0.1:0", "--socket", socket_path, "--threads", "1",
+                          "--max-connections", "100000"])
+
+
+def brokers(herald, workdir, baseline=None, peer=True):
+    makers = {"herald": herald_broker(herald, os.path.join(workdir, "herald.sock"))}
+    if baseline:
+        makers["baseline"] = herald_broker(baseline, os.path.join(workdir, "baseline.sock"))
+    if peer:
+        makers["python websockets"] = lambda: start([sys.executable, os.path.join(HERE, "peer_websockets.py"), "--listen",
+                                                     "127.0.0.1:0", "--socket", os.path.join(workdir, "peer.sock")])
+    return makers
 
 
 # (name, metric, better, bench arguments per broker)
@@ -79,14 +90,17 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--herald", default=os.path.join(HERE, "../.build/release/herald"))
+    parser.add_argument("--baseline", help="another herald binary to run the same scenarios against")
+    parser.add_argument("--no-peer", action="store_true", help="leave out the Python peer")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="herald-compare-")
-    makers = brokers(os.path.abspath(args.herald), workdir)
+    makers = brokers(os.path.abspath(args.herald), workdir, args.baseline and os.path.abspath(args.baseline), not args.no_peer)
     rows = []
     for name, metric, better, arguments in SCENARIOS:
         medians = {}
         for broker, make in makers.items():
             values = []
+            arguments.setdefault("baseline", arguments["herald"])
             for _ in range(args.runs):
                 # Memory is measured on a fresh broker each time; throughput reuses one per run too.
                 process, url, sock = make()
@@ -102,17 +116,19 @@ def main():
             medians[broker] = statistics.median(values) if values else None
             print(f"  {name} / {broker}: {values}", file=sys.stderr)
         rows.append((name, better, medians))
-    print(f"| scenario | herald | python websockets | herald vs peer |")
-    print(f"| --- | --- | --- | --- |")
+    names = list(makers)
+    other = names[1]
+    print("| scenario | " + " | ".join(names) + f" | herald vs {other} |")
+    print("| --- " * (len(names) + 2) + "|")
+    fmt = lambda v: "failed" if v is None else (f"{v:,.0f}" if v >= 100 else f"{v:.2f}")
     for name, better, medians in rows:
-        ours, peer = medians.get("herald"), medians.get("python websockets")
+        ours, peer = medians.get("herald"), medians.get(other)
         if ours and peer:
             ratio = ours / peer if better == "higher" else peer / ours
             verdict = f"{ratio:.1f}x {'better' if ratio >= 1 else 'worse'}"
         else:
             verdict = "n/a"
-        fmt = lambda v: "failed" if v is None else (f"{v:,.0f}" if v >= 100 else f"{v:.2f}")
-        print(f"| {name} | {fmt(ours)} | {fmt(peer)} | {verdict} |")
+        print(f"| {name} | " + " | ".join(fmt(medians.get(n)) for n in names) + f" | {verdict} |")
 
 
 if __name__ == "__main__":

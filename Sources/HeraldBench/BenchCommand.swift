@@ -3,6 +3,7 @@ import HeraldWire
 import ArgumentParser
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 #if canImport(Glibc)
 import Glibc
@@ -28,6 +29,7 @@ package struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The topic to publish to.") var topic = "bench.ticks"
     @Option(help: "Only open this many idle connections and report memory per connection.") var idle: Int?
     @Option(help: "Give up after this many seconds.") var timeout = 120.0
+    @Option(help: "A token (JWT) for a broker with access control, sent as ?token= by every subscriber.") var token: String?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     package func run() async throws {
@@ -37,7 +39,14 @@ package struct BenchCommand: AsyncParsableCommand {
         guard let brokerPID = try? UnixSocket.peerPID(socketPath) else { fail("cannot reach the broker at \(socketPath)") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
-            try await measure(loop: group.next(), host: host, port: port, socketPath: socketPath, brokerPID: brokerPID)
+            // wss:// measures the broker's TLS, not certificates: the load tool trusts any.
+            var tls: NIOSSLContext?
+            if target.secure {
+                var configuration = TLSConfiguration.makeClientConfiguration()
+                configuration.certificateVerification = .none
+                tls = try NIOSSLContext(configuration: configuration)
+            }
+            try await measure(loop: group.next(), host: host, port: port, tls: tls, socketPath: socketPath, brokerPID: brokerPID)
         } catch {
             try? await group.shutdownGracefully()
             throw error
@@ -45,14 +54,15 @@ package struct BenchCommand: AsyncParsableCommand {
         try? await group.shutdownGracefully()
     }
 
-    private func measure(loop: any EventLoop, host: String, port: Int, socketPath: String, brokerPID: Int32) async throws {
+    private func measure(loop: any EventLoop, host: String, port: Int, tls: NIOSSLContext?, socketPath: String, brokerPID: Int32) async throws {
         let connections = idle ?? subscribers
-        let state = BenchState(path: "/topics/\(topic)", offerCompression: compression, subscribers: connections,
+        let state = BenchState(path: "/topics/\(topic)" + (token.map { "?token=\($0)" } ?? ""), offerCompression: compression, subscribers: connections,
                                messages: idle == nil ? messages : 0, loop: loop)
         let rssBefore = ProcessMemory.residentKiB(pid: brokerPID)
         let clientRSSBefore = ProcessMemory.residentKiB(pid: getpid())
         var handlers: [NIOLoopBound<BenchSubscriber>] = []
         var channels: [any Channel] = []
+        let connectStarted = NIODeadline.now()
         // Connect in batches so that the listen backlog never overflows.
         for batchStart in stride(from: 0, to: connections, by: 250) {
             for index in batchStart..<min(batchStart + 250, connections) {
@@ -63,6 +73,7 @@ package struct BenchCommand: AsyncParsableCommand {
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            if let tls { try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: nil)) }
                             let handler = BenchSubscriber(state: state, index: index, samplesLatency: sampled)
                             try channel.pipeline.syncOperations.addHandler(handler)
                         }
@@ -77,6 +88,7 @@ package struct BenchCommand: AsyncParsableCommand {
             try await waitUntil(loop: loop, timeout: timeout) { state.connected >= min(batchStart + 250, connections) || !state.errors.isEmpty }
             if !state.errors.isEmpty { fail(state.errors.joined(separator: "; ")) }
         }
+        let connectSeconds = Double((NIODeadline.now() - connectStarted).nanoseconds) / 1e9
         try await Task.sleep(nanoseconds: 300_000_000)
         let rssConnected = ProcessMemory.residentKiB(pid: brokerPID)
 
@@ -86,6 +98,7 @@ package struct BenchCommand: AsyncParsableCommand {
                 ("connections", "\(connections)"), ("compression offered", "\(compression)"),
                 ("broker RSS before (KiB)", "\(rssBefore)"), ("broker RSS with connections (KiB)", "\(rssConnected)"),
                 ("broker RSS per connection (KiB)", String(format2(perConnection))),
+                ("handshakes per second", "\(Int(Double(connections) / connectSeconds))"),
             ])
             for channel in channels { channel.close(promise: nil) }
             return
@@ -142,7 +155,7 @@ package struct BenchCommand: AsyncParsableCommand {
     private func report(_ rows: [(String, String)]) {
         if json {
             let fields = rows.map { key, value in
-                let name = key.lowercased().map { $0 == " " ? "_" : $0 }.filter { $0.isLetter || $0.isNumber || $0 == "_" }
+                let name = String(key.lowercased().map { $0 == " " ? "_" : $0 }.filter { $0.isLetter || $0.isNumber || $0 == "_" })
                 let isNumber = Double(value) != nil
                 return "\"\(name)\":" + (isNumber ? value : "\"\(value)\"")
             }

@@ -27,11 +27,11 @@ package final class BrokerCore: @unchecked Sendable {
     package let epoch: String
     package let outboxes: [LoopOutbox]
 
-    private let encoder: FrameEncoder
-    private var seq: UInt64 = 0
+    let encoder: FrameEncoder
+    private(set) var seq: UInt64 = 0
     private var index = SubscriptionIndex<Subscriber>()
-    private var history: MessageHistory<PublishedMessage>
-    private var retained = RetainedMessages<PublishedMessage>()
+    var history: MessageHistory<PublishedMessage>
+    var retained = RetainedMessages<PublishedMessage>()
     private var attached: Set<Subscriber> = []
     private var sendScheduled = false
     private var isShuttingDown = false
@@ -61,7 +61,7 @@ package final class BrokerCore: @unchecked Sendable {
 
     /// Registers a connection whose handshake passed. In raw mode its pattern is subscribed
     /// before the 101 response is queued, so nothing published after the client sees the
-    /// 101 can miss it; retained messages follow the 101.
+    /// 101 can miss it; retained messages follow the 101, as the connection drains.
     package func attach(_ subscriber: Subscriber, handshake: ByteBuffer, rawPattern: TopicPattern?) {
         loop.assertInEventLoop()
         guard !isShuttingDown else { return }
@@ -69,12 +69,9 @@ package final class BrokerCore: @unchecked Sendable {
         attached.insert(subscriber)
         subscriber.outbox.enqueue(.handshake(handshake), to: subscriber)
         if let pattern = rawPattern {
-            subscriber.patterns.insert(pattern)
+            subscriber.patterns[pattern] = seq
             index.insert(pattern, for: subscriber)
-            for (_, message) in retained.messages(matching: pattern) {
-                subscriber.lastQueuedSeq = max(subscriber.lastQueuedSeq, message.seq)
-                subscriber.outbox.enqueue(frame: message.frame(for: subscriber.wireForm, encoder: encoder), to: subscriber)
-            }
+            startReplay(of: pattern, from: .retained, since: 0, coveredAbove: nil, for: subscriber)
         }
         scheduleSend()
     }
@@ -84,8 +81,9 @@ package final class BrokerCore: @unchecked Sendable {
         guard subscriber.isAttached else { return }
         subscriber.isAttached = false
         attached.remove(subscriber)
-        for pattern in subscriber.patterns { index.remove(pattern, for: subscriber) }
+        for pattern in subscriber.patterns.keys { index.remove(pattern, for: subscriber) }
         subscriber.patterns.removeAll()
+        subscriber.replay = nil
     }
 
     // MARK: Publishing
@@ -95,22 +93,22 @@ package final class BrokerCore: @unchecked Sendable {
         loop.assertInEventLoop()
         seq += 1
         let message = PublishedMessage(topic: topic, seq: seq, payload: payload, binary: binary)
-        history.append(message, on: topic)
-        if retain { retained.record(message, on: topic) }
+        history.append(message)
+        if retain { retained.record(message) }
         var deliveries = 0
         let seq = self.seq
-        // Most subscribers of a topic share one wire form: remember the last frame looked up.
-        var lastForm = WireForm(mode: .raw, deflateWindowBits: 0)
-        var lastFrame: ByteBuffer?
+        var frames = FrameCache()
+        let encoder = self.encoder
         index.forEachMatch(topic) { subscriber in
             guard subscriber.lastQueuedSeq < seq else { return }  // another pattern already matched
             subscriber.lastQueuedSeq = seq
             deliveries += 1
-            if lastFrame == nil || lastForm != subscriber.wireForm {
-                lastForm = subscriber.wireForm
-                lastFrame = message.frame(for: lastForm, encoder: encoder)
+            let frame = frames.frame(for: subscriber.wireForm) { encoder.encode(message, as: $0) }
+            if let replay = subscriber.replay {
+                hold(frame, in: replay, for: subscriber)
+            } else {
+                subscriber.outbox.enqueue(frame: frame, to: subscriber)
             }
-            subscriber.outbox.enqueue(frame: lastFrame!, to: subscriber)
         }
         published += 1
         delivered += deliveries
@@ -137,7 +135,7 @@ package final class BrokerCore: @unchecked Sendable {
         case .success(.unsubscribe(let text)):
             do {
                 let pattern = try TopicPattern(text)
-                if subscriber.patterns.remove(pattern) != nil { index.remove(pattern, for: subscriber) }
+                if subscriber.patterns.removeValue(forKey: pattern) != nil { index.remove(pattern, for: subscriber) }
                 reply(ServerReply.ok(id: request.id, epoch: epoch, seq: seq), to: subscriber)
             } catch {
                 reply(ServerReply.error(id: request.id, code: "invalid_topic", message: error.description), to: subscriber)
@@ -173,35 +171,44 @@ package final class BrokerCore: @unchecked Sendable {
             refuse(subscriber, id: id, "subscribing to '\(pattern)' is not allowed")
             return
         }
-        let isNew = !subscriber.patterns.contains(pattern)
-        if isNew {
+        let earlier = subscriber.patterns[pattern]
+        if earlier == nil {
             guard subscriber.patterns.count < settings.maxSubscriptionsPerConnection else {
                 let limit = settings.maxSubscriptionsPerConnection
                 reply(ServerReply.error(id: id, code: "too_many_subscriptions", message: "at most \(limit) subscriptions per connection"), to: subscriber)
                 return
             }
-            subscriber.patterns.insert(pattern)
             index.insert(pattern, for: subscriber)
         }
+        if since != nil, subscriber.replay?.cursors.contains(where: { $0.pattern == pattern }) == true {
+            reply(ServerReply.error(id: id, code: "bad_request", message: "a replay of '\(pattern)' is already under way"), to: subscriber)
+            return
+        }
         reply(ServerReply.ok(id: id, epoch: epoch, seq: seq), to: subscriber)
-        // Everything below is queued before any later publish, so the hand-over from
-        // history to live loses and repeats nothing.
-        if let since {
-            let sameEpoch = clientEpoch == nil || clientEpoch == epoch
-            let replay = history.replay(matching: pattern, since: sameEpoch ? since : 0)
-            if sameEpoch {
-                for topic in replay.gaps { reply(ServerReply.gap(topic: topic.string, since: since), to: subscriber) }
-            } else {
+        guard let since else {
+            if earlier == nil {
+                subscriber.patterns[pattern] = seq
+                startReplay(of: pattern, from: .retained, since: 0, coveredAbove: nil, for: subscriber)
+            }
+            return
+        }
+        // Another epoch's `since` means nothing here: one null gap, then all that is held.
+        let sameEpoch = clientEpoch == nil || clientEpoch == epoch
+        let from = sameEpoch ? since : 0
+        subscriber.patterns[pattern] = min(from, earlier ?? .max)
+        if !sameEpoch {
+            reply(ServerReply.gap(topic: nil, since: since), to: subscriber)
+        } else if settings.historyPerTopic == 0 {
+            // No history: a topic it can name gets its own gap; a wildcard's topics, one null gap.
+            if let topic = pattern.exactName {
+                if history.evictedThrough(on: topic) > since { reply(ServerReply.gap(topic: topic.string, since: since), to: subscriber) }
+            } else if since < seq {
                 reply(ServerReply.gap(topic: nil, since: since), to: subscriber)
             }
-            for (_, message) in replay.messages {
-                subscriber.outbox.enqueue(frame: message.frame(for: subscriber.wireForm, encoder: encoder), to: subscriber)
-            }
-        } else if isNew {
-            for (_, message) in retained.messages(matching: pattern) {
-                subscriber.outbox.enqueue(frame: encoder.retainedFrame(message, deflateWindowBits: subscriber.wireForm.deflateWindowBits), to: subscriber)
-            }
+            return
         }
+        if let earlier, earlier <= from { return }  // this pattern already sent everything above `since`
+        startReplay(of: pattern, from: .history(reportsGaps: sameEpoch), since: from, coveredAbove: earlier, for: subscriber)
     }
 
     /// A JSON-mode `auth` op whose token the connection verified (`grants`) or refused
@@ -216,10 +223,11 @@ package final class BrokerCore: @unchecked Sendable {
             reply(ServerReply.error(id: id, code: "unauthorized", message: "invalid token: \(error.reason.rawValue)"), to: subscriber)
         case .success(let grants):
             subscriber.grants = grants
-            let removed = subscriber.patterns.filter { !grants.maySubscribe(to: $0) }
+            let removed = subscriber.patterns.keys.filter { !grants.maySubscribe(to: $0) }
             for pattern in removed {
-                subscriber.patterns.remove(pattern)
+                subscriber.patterns.removeValue(forKey: pattern)
                 index.remove(pattern, for: subscriber)
+                subscriber.replay?.cursors.removeAll { $0.pattern == pattern }
             }
             reply(ServerReply.authorized(id: id, removed: removed.map(\.string).sorted()), to: subscriber)
         }
@@ -230,7 +238,7 @@ package final class BrokerCore: @unchecked Sendable {
         reply(ServerReply.error(id: id, code: "forbidden", message: reason), to: subscriber)
     }
 
-    private func reply(_ json: ByteBuffer, to subscriber: Subscriber) {
+    func reply(_ json: ByteBuffer, to subscriber: Subscriber) {
         let frame = encoder.reply(json, deflateWindowBits: subscriber.wireForm.deflateWindowBits)
         subscriber.outbox.enqueue(frame: frame, to: subscriber)
     }
@@ -239,7 +247,7 @@ package final class BrokerCore: @unchecked Sendable {
 
     /// Sends every outbox's batch once the loop has finished what it is doing now, so that
     /// a read full of pipelined publishes becomes one hop and one flush per connection.
-    private func scheduleSend() {
+    func scheduleSend() {
         guard !sendScheduled else { return }
         sendScheduled = true
         loop.execute { self.sendOutboxes() }

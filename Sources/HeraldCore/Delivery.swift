@@ -8,6 +8,10 @@ package enum Delivery: Sendable {
     case frames(ByteBuffer, messages: Int)
     /// Send what is queued, then close with this code (shutdown).
     case close(UInt16)
+    /// A replay chunk ended: ask the core for the next one once the connection has drained.
+    case replayPaused
+    /// The core found the connection over its budget (live messages held during a replay).
+    case slowConsumer
 }
 
 /// The core's view of a connection: something on its own event loop that takes what the

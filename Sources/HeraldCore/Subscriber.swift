@@ -14,12 +14,21 @@ package final class Subscriber: Hashable, @unchecked Sendable {
     package let outbox: LoopOutbox
 
     // Core loop only.
-    package var patterns: Set<TopicPattern> = []
+    /// Each held pattern and the seq above which it has delivered everything it matches:
+    /// its `since`, or the broker's seq when it was made. A replay skips what another
+    /// pattern already delivered.
+    package var patterns: [TopicPattern: UInt64] = [:]
+    /// Set only while a replay (history or retained messages) is under way.
+    package var replay: PendingReplay?
     /// The seq of the last message queued, so that overlapping patterns deliver once.
     package var lastQueuedSeq: UInt64 = 0
     package var isAttached = false
     /// The connection's token, nil without one. It changes only by a JSON-mode `auth` op.
-    package var grants: Grants?
+    package var grants: Grants? {
+        get { token?.grants }
+        set { token = newValue.map(BoxedGrants.init) }
+    }
+    private var token: BoxedGrants?
     /// Small frames queued in the current batch, copied into one buffer (see LoopOutbox).
     /// nil between batches, so that an idle subscriber holds no buffer.
     package var batch: ByteBuffer?

@@ -67,7 +67,7 @@ public final class HeraldServer: Sendable {
         // Sweep often enough that pings and idle closes are at most a quarter late.
         let sweepSeconds = min(1, max(0.01, min(settings.pingIntervalSeconds, settings.idleTimeoutSeconds) / 4))
         let outboxes = loops.map { LoopOutbox(loop: $0) }
-        let services = outboxes.map { LoopServices(outbox: $0, sweepInterval: .seconds(sweepSeconds)) }
+        let services = outboxes.map { LoopServices(outbox: $0, sweepInterval: .seconds(sweepSeconds), logger: logger) }
         for service in services {
             try await service.outbox.loop.submit { service.outbox.afterBatch = { service.flushBatch() } }.get()
         }

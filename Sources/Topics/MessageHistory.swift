@@ -1,5 +1,6 @@
 /// A bounded ring of recent messages per topic, for subscribers that resume with `since`
-/// (CONTRACT §3, §4.3).
+/// (CONTRACT §3, §4.3), and the same messages in one seq-ordered log, so that a resume on a
+/// wildcard reads them a bounded chunk at a time, in seq order, without sorting.
 ///
 /// Besides the messages it still holds, each topic remembers the highest seq it has let
 /// go, which is how a resume learns that it missed something it can no longer get.
@@ -10,32 +11,27 @@ public struct MessageHistory<Message: StoredMessage> {
         /// The highest seq evicted (or never held, with capacity 0); 0 when none.
         var evictedThrough: UInt64 = 0
 
-        mutating func append(_ message: Message, capacity: Int) {
+        /// Returns the message that made room, if one did.
+        mutating func append(_ message: Message, capacity: Int) -> Message? {
             guard capacity > 0 else {
                 evictedThrough = message.seq
-                return
+                return nil
             }
-            if slots.count < capacity {
+            guard slots.count == capacity else {
                 slots.append(message)
-            } else {
-                evictedThrough = slots[oldest].seq
-                slots[oldest] = message
-                oldest = (oldest + 1) % capacity
+                return nil
             }
+            let evicted = slots[oldest]
+            evictedThrough = evicted.seq
+            slots[oldest] = message
+            oldest = (oldest + 1) % capacity
+            return evicted
         }
-
-        /// Held messages, oldest first.
-        var messages: [Message] { Array(slots[oldest...]) + slots[..<oldest] }
-    }
-
-    /// What a resume gets: the topics it lost messages on, then the messages in seq order.
-    public struct Replay {
-        public var gaps: [TopicName] = []
-        public var messages: [(topic: TopicName, message: Message)] = []
     }
 
     public let capacityPerTopic: Int
     private var rings = TopicTree<Ring>()
+    private var log = SeqLog<Message>()
     /// Topics holding at least one message; kept so that STATS need not walk the tree.
     public private(set) var topicsHoldingMessages = 0
 
@@ -44,31 +40,28 @@ public struct MessageHistory<Message: StoredMessage> {
         self.capacityPerTopic = capacityPerTopic
     }
 
-    public mutating func append(_ message: Message, on topic: TopicName) {
+    public mutating func append(_ message: Message) {
         let capacity = capacityPerTopic
-        let startedHolding = rings.modify(topic, creating: { Ring() }) { ring in
+        let (startedHolding, evicted) = rings.modify(message.topic, creating: { Ring() }) { ring in
             let wasEmpty = ring.slots.isEmpty
-            ring.append(message, capacity: capacity)
-            return wasEmpty && !ring.slots.isEmpty
+            let evicted = ring.append(message, capacity: capacity)
+            return (wasEmpty && !ring.slots.isEmpty, evicted)
         }
         if startedHolding { topicsHoldingMessages += 1 }
+        guard capacity > 0 else { return }
+        log.append(message)
+        if let evicted { log.remove(seq: evicted.seq) }
     }
 
     /// Whether `topic` holds at least one message.
     public func holdsMessages(on topic: TopicName) -> Bool { !(rings[topic]?.slots.isEmpty ?? true) }
 
-    /// The messages of topics matching `pattern` with a seq above `since`, in seq order,
-    /// and the topics whose ring no longer reaches back to `since`.
-    public func replay(matching pattern: TopicPattern, since: UInt64) -> Replay {
-        var replay = Replay()
-        rings.forEach(matching: pattern) { topic, ring in
-            if ring.evictedThrough > since { replay.gaps.append(topic) }
-            for message in ring.messages where message.seq > since {
-                replay.messages.append((topic, message))
-            }
-        }
-        replay.gaps.sort { $0.string < $1.string }
-        replay.messages.sort { $0.message.seq < $1.message.seq }
-        return replay
+    /// The highest seq `topic` has let go of; 0 when it lost nothing.
+    public func evictedThrough(on topic: TopicName) -> UInt64 { rings[topic]?.evictedThrough ?? 0 }
+
+    /// Reads held messages with a seq in `from...through` in seq order, at most `limit`
+    /// looked at (see `SeqLog.scan`); returns where to continue, nil when done.
+    public func scan(from: UInt64, through: UInt64, limit: Int, _ body: (Message) -> Bool) -> UInt64? {
+        log.scan(from: from, through: through, limit: limit, body)
     }
 }

@@ -239,3 +239,101 @@ import Topics
         #expect(lastReply(connection).hasPrefix(#"{"op":"ok","id":9"#), "a refused auth changes nothing")
     }
 }
+
+/// Replays go out a bounded chunk per turn, pulled by the connection; live messages wait
+/// behind them within the connection's budget (CONTRACT §6).
+@Suite struct BrokerCoreReplayTests {
+    let loop = EmbeddedEventLoop()
+    let core: BrokerCore
+
+    init() {
+        var settings = Settings()
+        settings.historyPerTopic = 1000
+        settings.maxPendingBytes = 64 * 1024
+        core = BrokerCore(loop: loop, outboxes: [LoopOutbox(loop: loop)], settings: settings)
+    }
+
+    func connect() -> (Subscriber, RecordingConnection) {
+        let subscriber = Subscriber(wireForm: WireForm(mode: .json, deflateWindowBits: 0), outbox: core.outboxes[0])
+        let connection = RecordingConnection()
+        subscriber.connection = connection
+        core.attach(subscriber, handshake: ByteBuffer(string: "101"), rawPattern: nil)
+        loop.run()
+        connection.clear()
+        return (subscriber, connection)
+    }
+
+    func publish(_ topic: String, _ payload: String, retain: Bool = false) {
+        _ = core.publish(topic: try! TopicName(topic), payload: ByteBuffer(string: payload), retain: retain)
+        loop.run()
+    }
+
+    /// What one turn sent: messages in the `.frames` deliveries since the last pause.
+    func pulls(_ subscriber: Subscriber, _ connection: RecordingConnection) -> Int {
+        var turns = 0
+        while case .replayPaused? = connection.deliveries.last {
+            turns += 1
+            core.continueReplay(subscriber)
+            loop.run()
+        }
+        return turns
+    }
+
+    func seqs(_ connection: RecordingConnection) -> [Int] {
+        connection.messages.compactMap { message -> Int? in
+            guard message.payload.hasPrefix(#"{"op":"message""#), let range = message.payload.range(of: #""seq":"#) else { return nil }
+            return Int(message.payload[range.upperBound...].prefix { $0.isNumber })
+        }
+    }
+
+    @Test func aLargeResumeGoesOutInChunksThenTheHeldLiveMessages() {
+        for n in 1...3000 { publish("t.\(n % 50)", "\(n)") }
+        let (subscriber, connection) = connect()
+        core.handle(ClientRequest.parse(ByteBuffer(string: #"{"op":"subscribe","topic":">","since":0}"#)), from: subscriber)
+        loop.run()
+        #expect(seqs(connection).count <= 256, "one turn sends at most one chunk")
+        publish("t.live", "live-1")
+        publish("t.7", "live-2")
+        let turns = pulls(subscriber, connection)
+        #expect(turns >= 10)
+        #expect(seqs(connection) == Array(1...3002), "every message once, in seq order, live ones last")
+    }
+
+    @Test func overlappingResumesSendNothingTwice() {
+        for n in 1...20 { publish(n.isMultiple(of: 2) ? "a.x" : "a.y.z", "\(n)") }
+        let (subscriber, connection) = connect()
+        core.handle(ClientRequest.parse(ByteBuffer(string: #"{"op":"subscribe","topic":"a.*","since":0}"#)), from: subscriber)
+        core.handle(ClientRequest.parse(ByteBuffer(string: #"{"op":"subscribe","topic":"a.>","since":0}"#)), from: subscriber)
+        core.handle(ClientRequest.parse(ByteBuffer(string: #"{"op":"subscribe","topic":"a.>","since":5}"#)), from: subscriber)
+        loop.run()
+        _ = pulls(subscriber, connection)
+        let sent = seqs(connection)
+        #expect(Set(sent).count == sent.count, "no seq twice: \(sent)")
+        #expect(Set(sent) == Set(1...20))
+    }
+
+    @Test func retainedMessagesOfManyTopicsGoOutInChunks() {
+        for n in 1...1000 { publish("r.\(n)", "v\(n)", retain: true) }
+        let (subscriber, connection) = connect()
+        core.handle(ClientRequest.parse(ByteBuffer(string: #"{"op":"subscribe","topic":"r.*"}"#)), from: subscriber)
+        loop.run()
+        #expect(seqs(connection).count < 1000)
+        _ = pulls(subscriber, connection)
+        #expect(seqs(connection) == Array(1...1000))
+        #expect(connection.messages.dropFirst().allSatisfy { $0.payload.hasSuffix(#""retained":true}"#) })
+    }
+
+    @Test func liveMessagesHeldPastTheBudgetMakeASlowConsumer() {
+        for n in 1...2000 { publish("t", "\(n)") }
+        let (subscriber, connection) = connect()
+        core.handle(ClientRequest.parse(ByteBuffer(string: #"{"op":"subscribe","topic":"t","since":0}"#)), from: subscriber)
+        loop.run()
+        // The connection never pulls: live messages pile up behind the replay.
+        for n in 1...2000 { publish("t", String(repeating: "x", count: 64) + "\(n)") }
+        guard case .slowConsumer? = connection.deliveries.last else {
+            Issue.record("expected a slow-consumer verdict, got \(String(describing: connection.deliveries.last))")
+            return
+        }
+        #expect(subscriber.replay == nil, "the held frames are let go")
+    }
+}

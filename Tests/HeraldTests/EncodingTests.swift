@@ -22,14 +22,20 @@ import Topics
     @Test func framesAreSharedAndCompressedOnce() throws {
         let encoder = FrameEncoder(compressionThreshold: 16, memoryLevel: 8)
         let message = PublishedMessage(topic: try TopicName("prices.AAPL"), seq: 9, payload: ByteBuffer(string: String(repeating: "189.25,", count: 20)))
-        let plain = message.frame(for: WireForm(mode: .raw, deflateWindowBits: 0), encoder: encoder)
+        var cache = FrameCache()
+        var encodings = 0
+        func frame(_ form: WireForm) -> ByteBuffer {
+            cache.frame(for: form) { encodings += 1; return encoder.encode(message, as: $0) }
+        }
+        let plain = frame(WireForm(mode: .raw, deflateWindowBits: 0))
         #expect(plain.getBytes(at: plain.readerIndex, length: 2) == [0x81, 126], "140 bytes take a 16-bit length")
-        let compressed = message.frame(for: WireForm(mode: .raw, deflateWindowBits: 15), encoder: encoder)
+        let compressed = frame(WireForm(mode: .raw, deflateWindowBits: 15))
         #expect(compressed.getInteger(at: compressed.readerIndex, as: UInt8.self) == 0xC1, "FIN, RSV1, text")
         #expect(compressed.readableBytes < plain.readableBytes)
-        let again = message.frame(for: WireForm(mode: .raw, deflateWindowBits: 15), encoder: encoder)
+        let again = frame(WireForm(mode: .raw, deflateWindowBits: 15))
         #expect(again.withUnsafeReadableBytes { $0.baseAddress } == compressed.withUnsafeReadableBytes { $0.baseAddress },
                 "the same bytes, not a second compression")
+        #expect(encodings == 2)
         var payload = compressed
         payload.moveReaderIndex(forwardBy: 2)
         let inflated = try MessageDecompressor().decompress(Array(payload.readableBytesView))

@@ -111,7 +111,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
                 ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: listener.settings.maxFrameBytes)),
                 WebSocketConnectionHandler(
                     subscriber: subscriber, core: listener.core, services: services, route: route,
-                    compressed: deflate != nil, grants: grants, logger: logger
+                    compressed: deflate != nil, grants: grants
                 ),
             ])
             // Removing the HTTP decoder last forwards any bytes it holds to the frame decoder.

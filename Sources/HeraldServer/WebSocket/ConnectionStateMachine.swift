@@ -24,7 +24,8 @@ package struct ConnectionStateMachine {
 
     /// What to do with frames the core queued.
     package enum OutboundAction: Equatable {
-        case write(ByteBuffer)
+        /// Write the frames now.
+        case write
         /// Kept in the backlog (and `dropped` old messages were discarded to make room).
         case queued(dropped: Int)
         /// Over the limit with the `disconnect` policy: send 1008 and reset the connection;
@@ -71,6 +72,8 @@ package struct ConnectionStateMachine {
     private var lastPing: NIODeadline
     /// When the connection's token expires; nil without a token or without `exp`.
     package var tokenExpiry: NIODeadline?
+    /// The core paused a replay until this connection drains.
+    private var replayWaiting = false
 
     package init(maxMessageBytes: Int, compressed: Bool, backlogLimit: Int, policy: SlowConsumerPolicy, now: NIODeadline) {
         self.assembler = MessageAssembler(maxMessageBytes: maxMessageBytes, compressionNegotiated: compressed)
@@ -93,7 +96,7 @@ package struct ConnectionStateMachine {
 
     package mutating func framesQueued(_ frames: ByteBuffer, messages: Int) -> OutboundAction {
         guard phase == .open else { return .ignore }
-        if backlog.isEmpty && isWritable { return .write(frames) }
+        if backlog.isEmpty && isWritable { return .write }
         backlog.append(frames, messages: messages)
         var dropped = 0
         while backlog.bytes > backlogLimit {
@@ -106,6 +109,30 @@ package struct ConnectionStateMachine {
             }
         }
         return .queued(dropped: dropped)
+    }
+
+    /// The core found the connection over its budget: the slow-consumer policy's
+    /// `disconnect` (the core itself drops under `drop`).
+    package mutating func overBudget() -> OutboundAction {
+        guard phase == .open else { return .ignore }
+        phase = .closing
+        return .disconnectSlowConsumer(dropped: backlog.removeAll())
+    }
+
+    /// A replay chunk has been queued: true when the connection can take the next one now;
+    /// otherwise `drainedForReplay` says when.
+    package mutating func replayPaused() -> Bool {
+        guard phase == .open else { return false }
+        if isWritable && backlog.isEmpty { return true }
+        replayWaiting = true
+        return false
+    }
+
+    /// After a drain: true once, when a paused replay may go on.
+    package mutating func drainedForReplay() -> Bool {
+        guard replayWaiting, phase == .open, isWritable, backlog.isEmpty else { return false }
+        replayWaiting = false
+        return true
     }
 
     /// The next backlog entry to write while the channel is writable.

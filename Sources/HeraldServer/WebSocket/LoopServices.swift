@@ -1,5 +1,6 @@
 import Deflate
 import HeraldCore
+import Logging
 import NIOCore
 
 /// What the WebSocket connections of one event loop share, touched only on that loop: the
@@ -9,6 +10,9 @@ import NIOCore
 /// its loop's instance; it is only ever used on that loop.
 final class LoopServices: @unchecked Sendable {
     let outbox: LoopOutbox
+    /// Shared by the loop's connections rather than held by each: a `Logger` costs a
+    /// connection more than its frame decoder.
+    let logger: Logger
     /// Shared by every compressed connection on the loop: herald always negotiates
     /// `client_no_context_takeover`, so no connection needs inflate state of its own.
     private(set) lazy var decompressor: MessageDecompressor? = try? MessageDecompressor(windowBits: 15, noContextTakeover: true)
@@ -17,8 +21,9 @@ final class LoopServices: @unchecked Sendable {
     private var sweepTask: RepeatedTask?
     private let sweepInterval: TimeAmount
 
-    init(outbox: LoopOutbox, sweepInterval: TimeAmount) {
+    init(outbox: LoopOutbox, sweepInterval: TimeAmount, logger: Logger) {
         self.outbox = outbox
+        self.logger = logger
         self.sweepInterval = sweepInterval
     }
 

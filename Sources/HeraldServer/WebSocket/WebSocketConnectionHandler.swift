@@ -26,8 +26,10 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     private let core: BrokerCore
     private let services: LoopServices
     private let route: HandshakeDecision.Route
-    private let logger: Logger
-    private var state: ConnectionStateMachine
+    private var logger: Logger { services.logger }
+    /// Touched only from this handler's own methods on its loop, never re-entrantly: the
+    /// dynamic exclusivity checks would cost every delivery for nothing.
+    @exclusivity(unchecked) private var state: ConnectionStateMachine
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
     /// Only while closing: the wait for the client's close frame.
@@ -37,16 +39,16 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
 
     /// The connection's token, for raw-mode publishes and expiry; JSON mode keeps its own
     /// copy on the core, which an `auth` op replaces.
-    private var grants: Grants?
+    private var token: BoxedGrants?
+    private var grants: Grants? { token?.grants }
 
     init(subscriber: Subscriber, core: BrokerCore, services: LoopServices, route: HandshakeDecision.Route, compressed: Bool,
-         grants: Grants?, logger: Logger) {
-        self.grants = grants
+         grants: Grants?) {
+        self.token = grants.map(BoxedGrants.init)
         self.subscriber = subscriber
         self.core = core
         self.services = services
         self.route = route
-        self.logger = logger
         let settings = core.settings
         // NIO buffers up to half the limit (its high water mark); the backlog holds the rest.
         self.state = ConnectionStateMachine(
@@ -106,7 +108,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
             for frame in early { handle(frame, context: context) }
         case .frames(let frames, let messages):
             switch state.framesQueued(frames, messages: messages) {
-            case .write(let frames):
+            case .write:
                 write(frames, context: context)
                 if !flushScheduled {
                     flushScheduled = true
@@ -115,21 +117,37 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
             case .queued(let dropped):
                 services.outbox.droppedSinceBatch += dropped
             case .disconnectSlowConsumer(let dropped):
-                services.outbox.droppedSinceBatch += dropped
-                services.outbox.counters.slowDisconnects.wrappingIncrement(ordering: .relaxed)
-                logger.info("slow consumer disconnected", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "dropped": "\(dropped)"])
-                writeClose(code: CloseCode.policyViolation, reason: "slow consumer", context: context)
-                // A jammed client would take minutes to drain what the kernel still holds
-                // for it: reset the connection so that memory is released now.
-                _ = (context.channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
-                context.close(promise: nil)
+                disconnectSlowConsumer(dropped: dropped, context: context)
             case .ignore:
                 break
             }
         case .close(let code):
             for frames in state.drainForShutdown() { write(frames, context: context) }
             sendClose(code: code, reason: "server shutting down", context: context)
+        case .replayPaused:
+            if state.replayPaused() { continueReplay() }
+        case .slowConsumer:
+            if case .disconnectSlowConsumer(let dropped) = state.overBudget() {
+                disconnectSlowConsumer(dropped: dropped, context: context)
+            }
         }
+    }
+
+    private func continueReplay() {
+        let core = self.core
+        let subscriber = self.subscriber
+        core.loop.execute { core.continueReplay(subscriber) }
+    }
+
+    private func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext) {
+        services.outbox.droppedSinceBatch += dropped
+        services.outbox.counters.slowDisconnects.wrappingIncrement(ordering: .relaxed)
+        logger.info("slow consumer disconnected", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "dropped": "\(dropped)"])
+        writeClose(code: CloseCode.policyViolation, reason: "slow consumer", context: context)
+        // A jammed client would take minutes to drain what the kernel still holds for it:
+        // reset the connection so that memory is released now.
+        _ = (context.channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+        context.close(promise: nil)
     }
 
     private func write(_ frames: ByteBuffer, context: ChannelHandlerContext) {
@@ -154,6 +172,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
                 context.flush()
                 services.outbox.publishCounters()
             }
+            if state.drainedForReplay() { continueReplay() }
         }
         context.fireChannelWritabilityChanged()
     }
@@ -249,7 +268,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
         let result = TokenVerifier.verify(token: token, keys: keys, now: WallClock.now())
         switch result {
         case .success(let grants):
-            self.grants = grants
+            self.token = BoxedGrants(grants)
             state.tokenExpiry = Self.deadline(forExpiry: grants.expiresAt)
         case .failure(let error):
             services.outbox.counters.authFailures.wrappingIncrement(ordering: .relaxed)
