@@ -92,11 +92,14 @@ def main():
     parser.add_argument("--herald", default=os.path.join(HERE, "../.build/release/herald"))
     parser.add_argument("--baseline", help="another herald binary to run the same scenarios against")
     parser.add_argument("--no-peer", action="store_true", help="leave out the Python peer")
+    parser.add_argument("--only", help="run only the scenarios whose name contains this text")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="herald-compare-")
     makers = brokers(os.path.abspath(args.herald), workdir, args.baseline and os.path.abspath(args.baseline), not args.no_peer)
     rows = []
     for name, metric, better, arguments in SCENARIOS:
+        if args.only and args.only not in name:
+            continue
         medians = {}
         for broker, make in makers.items():
             values = []

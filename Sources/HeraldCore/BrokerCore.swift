@@ -34,7 +34,7 @@ package final class BrokerCore: @unchecked Sendable {
     var retained = RetainedMessages<PublishedMessage>()
     private var attached: Set<Subscriber> = []
     private var sendScheduled = false
-    private var isShuttingDown = false
+    package private(set) var isShuttingDown = false
 
     private var published = 0
     private var delivered = 0
@@ -98,16 +98,22 @@ package final class BrokerCore: @unchecked Sendable {
         var deliveries = 0
         let seq = self.seq
         var frames = FrameCache()
-        let encoder = self.encoder
+        // Most subscribers of a topic share one wire form: the last frame is reused without
+        // a lookup, which is what keeps a delivery to a few hundred nanoseconds.
+        var lastForm = WireForm(mode: .raw, deflateWindowBits: 0)
+        var lastFrame: ByteBuffer?
         index.forEachMatch(topic) { subscriber in
             guard subscriber.lastQueuedSeq < seq else { return }  // another pattern already matched
             subscriber.lastQueuedSeq = seq
             deliveries += 1
-            let frame = frames.frame(for: subscriber.wireForm) { encoder.encode(message, as: $0) }
+            if lastFrame == nil || lastForm != subscriber.wireForm {
+                lastForm = subscriber.wireForm
+                lastFrame = frames.frame(for: lastForm, encoding: message, with: encoder)
+            }
             if let replay = subscriber.replay {
-                hold(frame, in: replay, for: subscriber)
+                hold(lastFrame!, in: replay, for: subscriber)
             } else {
-                subscriber.outbox.enqueue(frame: frame, to: subscriber)
+                subscriber.outbox.enqueue(frame: lastFrame!, to: subscriber)
             }
         }
         published += 1

@@ -19,9 +19,11 @@ package final class Subscriber: Hashable, @unchecked Sendable {
     /// pattern already delivered.
     package var patterns: [TopicPattern: UInt64] = [:]
     /// Set only while a replay (history or retained messages) is under way.
-    package var replay: PendingReplay?
+    @exclusivity(unchecked) package var replay: PendingReplay?
     /// The seq of the last message queued, so that overlapping patterns deliver once.
-    package var lastQueuedSeq: UInt64 = 0
+    /// Fields the fan-out touches per delivery skip the dynamic exclusivity checks: only
+    /// the core loop touches them, never re-entrantly.
+    @exclusivity(unchecked) package var lastQueuedSeq: UInt64 = 0
     package var isAttached = false
     /// The connection's token, nil without one. It changes only by a JSON-mode `auth` op.
     package var grants: Grants? {

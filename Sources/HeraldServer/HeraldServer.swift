@@ -76,6 +76,8 @@ public final class HeraldServer: Sendable {
         do {
             let publisherChannel = try await ServerBootstrap(group: core.loop)
                 .serverChannelOption(.backlog, value: 256)
+                // Replies a publisher has not read count against its budget (CONTRACT §6).
+                .childChannelOption(.writeBufferWaterMark, value: .init(low: max(settings.maxPendingBytes / 2, 1), high: max(settings.maxPendingBytes, 2)))
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(PublisherHandler(core: core))

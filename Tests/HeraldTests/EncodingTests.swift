@@ -23,10 +23,7 @@ import Topics
         let encoder = FrameEncoder(compressionThreshold: 16, memoryLevel: 8)
         let message = PublishedMessage(topic: try TopicName("prices.AAPL"), seq: 9, payload: ByteBuffer(string: String(repeating: "189.25,", count: 20)))
         var cache = FrameCache()
-        var encodings = 0
-        func frame(_ form: WireForm) -> ByteBuffer {
-            cache.frame(for: form) { encodings += 1; return encoder.encode(message, as: $0) }
-        }
+        func frame(_ form: WireForm) -> ByteBuffer { cache.frame(for: form, encoding: message, with: encoder) }
         let plain = frame(WireForm(mode: .raw, deflateWindowBits: 0))
         #expect(plain.getBytes(at: plain.readerIndex, length: 2) == [0x81, 126], "140 bytes take a 16-bit length")
         let compressed = frame(WireForm(mode: .raw, deflateWindowBits: 15))
@@ -35,7 +32,6 @@ import Topics
         let again = frame(WireForm(mode: .raw, deflateWindowBits: 15))
         #expect(again.withUnsafeReadableBytes { $0.baseAddress } == compressed.withUnsafeReadableBytes { $0.baseAddress },
                 "the same bytes, not a second compression")
-        #expect(encodings == 2)
         var payload = compressed
         payload.moveReaderIndex(forwardBy: 2)
         let inflated = try MessageDecompressor().decompress(Array(payload.readableBytesView))

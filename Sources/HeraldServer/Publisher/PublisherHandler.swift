@@ -5,14 +5,23 @@ import NIOCore
 /// One publisher on the Unix socket. It runs on the core loop, so a publish reaches the
 /// broker's state without a hop; replies are written as commands are parsed and flushed
 /// once per read, so pipelined commands cost one write.
-final class PublisherHandler: ChannelInboundHandler {
+///
+/// CONTRACT §6: a publisher whose unread replies pass `--max-pending-bytes` (the channel's
+/// high water mark) is not read from until it drains, and a command left incomplete for
+/// `--handshake-timeout` closes the connection; one idle between commands stays.
+final class PublisherHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let core: BrokerCore
     private var parser: PublisherCommandParser
     private var buffer = ByteBuffer()
     private var closing = false
+    /// A read NIO asked for while the replies were over the budget.
+    private var readHeld = false
+    /// Running while a command is incomplete; restarted whenever a command completes.
+    private var incompleteTimer: Scheduled<Void>?
 
     init(core: BrokerCore) {
         self.core = core
@@ -29,6 +38,7 @@ final class PublisherHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         core.publishers -= 1
+        incompleteTimer?.cancel()
         context.fireChannelInactive()
     }
 
@@ -41,8 +51,12 @@ final class PublisherHandler: ChannelInboundHandler {
             buffer.writeBuffer(&incoming)
         }
         var reply = context.channel.allocator.buffer(capacity: 64)
+        var completed = false
         while let command = parser.next(from: &buffer) {
+            completed = true
             switch command {
+            case .publish where core.isShuttingDown:
+                reply.writeStaticString("-ERR shutting_down the broker is stopping\r\n")
             case .publish(let topic, let payload, let retain, let binary):
                 let result = core.publish(topic: topic, payload: payload, retain: retain, binary: binary)
                 reply.writeString("+OK \(result.seq) \(result.deliveries)\r\n")
@@ -63,11 +77,41 @@ final class PublisherHandler: ChannelInboundHandler {
         // Keep the unread tail small: drop consumed bytes instead of growing forever.
         buffer.discardReadBytes()
         if reply.readableBytes > 0 { context.write(wrapOutboundOut(reply), promise: nil) }
+        watchIncompleteCommand(restart: completed, context: context)
+    }
+
+    private func watchIncompleteCommand(restart: Bool, context: ChannelHandlerContext) {
+        if parser.isBetweenCommands(buffered: buffer.readableBytes) {
+            incompleteTimer?.cancel()
+            incompleteTimer = nil
+            return
+        }
+        guard restart || incompleteTimer == nil else { return }
+        incompleteTimer?.cancel()
+        incompleteTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(core.settings.handshakeTimeoutSeconds)) {
+            context.close(promise: nil)
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         context.flush()
         context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        guard context.channel.isWritable else {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable && readHeld {
+            readHeld = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

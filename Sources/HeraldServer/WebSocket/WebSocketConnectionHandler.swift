@@ -15,8 +15,9 @@ import Glibc
 /// One subscriber's WebSocket after the handshake. The rules live in
 /// `ConnectionStateMachine`; this handler feeds it frames, writability and time, and carries
 /// out what it answers. Not Sendable on purpose: it lives on its channel's loop.
-final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelHandler, SubscriberConnection {
+final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, SubscriberConnection {
     typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// How long to wait for the client's close frame after sending ours.
@@ -36,6 +37,13 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     private var closeTimer: Scheduled<Void>?
     /// This connection's place in its loop's sweep list (see `LoopServices`).
     var sweepIndex = -1
+    /// What this read burst asks of the core, handed over in one `execute` when it ends.
+    private var forCore: [CoreRequest] = []
+    /// A batch is with the core: no more reads until it is done, so that one connection
+    /// never has more than one batch of requests waiting on the core loop (CONTRACT §6).
+    private var coreBusy = false
+    /// A read NIO asked for while the core was busy or the socket could not take replies.
+    private var readHeld = false
 
     /// The connection's token, for raw-mode publishes and expiry; JSON mode keeps its own
     /// copy on the core, which an `auth` op replaces.
@@ -173,8 +181,47 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
                 services.outbox.publishCounters()
             }
             if state.drainedForReplay() { continueReplay() }
+            resumeReading(context: context)
         }
         context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Reading, within the connection's budget
+
+    /// Reads stop while the socket cannot take what the connection owes the client (pongs,
+    /// replies): a client that sends faster than it reads stalls itself, not the broker.
+    func read(context: ChannelHandlerContext) {
+        guard !coreBusy, state.isWritable else {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    private func resumeReading(context: ChannelHandlerContext) {
+        guard readHeld, !coreBusy, state.isWritable else { return }
+        readHeld = false
+        context.read()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if !forCore.isEmpty {
+            let batch = forCore
+            forCore = []
+            coreBusy = true
+            let core = self.core
+            let subscriber = self.subscriber
+            let loop = context.eventLoop
+            let handler = NIOLoopBound(self, eventLoop: loop)
+            core.loop.execute {
+                core.perform(batch, from: subscriber)
+                loop.execute {
+                    handler.value.coreBusy = false
+                    if let context = handler.value.context { handler.value.resumeReading(context: context) }
+                }
+            }
+        }
+        context.fireChannelReadComplete()
     }
 
     // MARK: Inbound
@@ -234,15 +281,13 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     }
 
     private func received(_ payload: ByteBuffer, binary: Bool, context: ChannelHandlerContext) {
-        let core = self.core
-        let subscriber = self.subscriber
         switch route {
         case .raw(let pattern):
             guard let topic = pattern.exactName, core.policy.current.mayPublish(to: topic, grants: grants) else {
                 sendClose(code: CloseCode.policyViolation, reason: "publishing to '\(pattern)' is not allowed", context: context)
                 return
             }
-            core.loop.execute { _ = core.publish(topic: topic, payload: payload, retain: false, binary: binary) }
+            forCore.append(.publish(topic, payload, binary: binary))
         case .json:
             let request = binary
                 ? ClientRequest(id: nil, operation: .failure(.init(code: "bad_request", message: "requests are JSON text messages")))
@@ -251,18 +296,15 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
                 authorize(token: token, id: request.id, context: context)
                 return
             }
-            core.loop.execute { core.handle(request, from: subscriber) }
+            forCore.append(.request(request))
         }
     }
 
     /// The JSON `auth` op: verified here, on the connection's loop, so the core loop never
     /// spends time on a signature; the core then swaps the grants and answers.
     private func authorize(token: String, id: JSONValue?, context: ChannelHandlerContext) {
-        let core = self.core
-        let subscriber = self.subscriber
         guard let keys = core.policy.current.keys else {
-            let refusal = Result<Grants, TokenError>.failure(TokenError(.malformed, "access control is off"))
-            core.loop.execute { core.authorize(subscriber, grants: refusal, id: id) }
+            forCore.append(.authorize(.failure(TokenError(.malformed, "access control is off")), id: id))
             return
         }
         let result = TokenVerifier.verify(token: token, keys: keys, now: WallClock.now())
@@ -274,7 +316,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
             services.outbox.counters.authFailures.wrappingIncrement(ordering: .relaxed)
             logger.info("auth refused", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "reason": "\(error)"])
         }
-        core.loop.execute { core.authorize(subscriber, grants: result, id: id) }
+        forCore.append(.authorize(result, id: id))
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

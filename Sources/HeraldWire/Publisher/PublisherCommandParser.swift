@@ -26,6 +26,13 @@ package struct PublisherCommandParser {
     private var state = State.line
     private var failed = false
 
+    /// Between commands: nothing of a command has been read but not acted on. Given what
+    /// is still buffered, so that a half-sent command counts as started.
+    package func isBetweenCommands(buffered: Int) -> Bool {
+        guard case .line = state else { return false }
+        return buffered == 0
+    }
+
     package init(maxLineBytes: Int, maxPayloadBytes: Int) {
         self.maxLineBytes = maxLineBytes
         self.maxPayloadBytes = maxPayloadBytes
