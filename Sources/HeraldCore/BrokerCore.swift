@@ -1,5 +1,6 @@
 import HeraldSettings
 import HeraldWire
+import Atomics
 import HeraldAuth
 import Logging
 import NIOCore
@@ -34,7 +35,10 @@ package final class BrokerCore: @unchecked Sendable {
     var retained = RetainedMessages<PublishedMessage>()
     private var attached: Set<Subscriber> = []
     private var sendScheduled = false
+    private var waitingPublishers: [() -> Void] = []
     package private(set) var isShuttingDown = false
+    /// Set when the loops are about to stop: connections stop handing work to the core.
+    package let isStopping = ManagedAtomic(false)
 
     private var published = 0
     private var delivered = 0
@@ -55,6 +59,7 @@ package final class BrokerCore: @unchecked Sendable {
         self.history = MessageHistory(capacityPerTopic: settings.historyPerTopic)
         var generator = SystemRandomNumberGenerator()
         self.epoch = String(generator.next() as UInt64, radix: 16)
+        for outbox in outboxes { outbox.batchTaken = { [unowned self] in self.batchTaken() } }
     }
 
     // MARK: Connections
@@ -259,9 +264,28 @@ package final class BrokerCore: @unchecked Sendable {
         loop.execute { self.sendOutboxes() }
     }
 
-    private func sendOutboxes() {
+    func sendOutboxes() {
         sendScheduled = false
         for outbox in outboxes { outbox.send(from: loop) }
+    }
+
+    /// An outbox holds more than a loop's worth of frames: the core stops reading
+    /// publishers until the loops catch up, so what it accepted is delivered and memory
+    /// stays bounded however fast publishers write (CONTRACT §6).
+    package var isBackedUp: Bool { outboxes.contains { $0.queuedBytes > Self.backedUpBytes } }
+    static let backedUpBytes = 16 << 20
+
+    /// A publisher whose reads wait for `isBackedUp` to clear; called on the core loop.
+    package func whenCaughtUp(_ resume: @escaping () -> Void) {
+        waitingPublishers.append(resume)
+    }
+
+    private func batchTaken() {
+        sendOutboxes()
+        guard !isBackedUp, !waitingPublishers.isEmpty else { return }
+        let resumed = waitingPublishers
+        waitingPublishers = []
+        for resume in resumed { resume() }
     }
 
     // MARK: Stats and shutdown

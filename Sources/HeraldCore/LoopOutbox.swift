@@ -18,6 +18,15 @@ package final class LoopOutbox: @unchecked Sendable {
     package let counters = LoopCounters()
 
     // Core loop only.
+    /// A batch is on its way to the loop: what comes meanwhile accumulates (and small frames
+    /// coalesce further) until the loop is done with it, so the loop's task queue never
+    /// holds more than one batch, however fast the core publishes.
+    private var inFlight = false
+    /// Frame bytes queued since the last batch left; the core stops reading publishers
+    /// while an outbox holds too much (`BrokerCore.isBackedUp`).
+    package private(set) var queuedBytes = 0
+    /// Runs on the core loop when the loop has taken a batch.
+    package var batchTaken: () -> Void = {}
     private var pending: [(Subscriber, Delivery)] = []
     private var pendingCapacity = 64
     private var openBatches: [Subscriber] = []
@@ -37,6 +46,7 @@ package final class LoopOutbox: @unchecked Sendable {
 
     /// Core loop: queue one frame for `subscriber`.
     package func enqueue(frame: ByteBuffer, to subscriber: Subscriber) {
+        queuedBytes += frame.readableBytes
         guard frame.readableBytes <= Self.coalesceLimit else {
             closeBatch(of: subscriber)
             append(subscriber, .frames(frame, messages: 1))
@@ -77,11 +87,13 @@ package final class LoopOutbox: @unchecked Sendable {
         subscriber.batchMessages = 0
     }
 
-    /// Core loop: hand everything queued to the loop.
+    /// Core loop: hand everything queued to the loop, unless a batch is still on its way.
     package func send(from coreLoop: any EventLoop) {
+        guard !inFlight else { return }
         for subscriber in openBatches { closeBatch(of: subscriber) }
         openBatches.removeAll(keepingCapacity: true)
         guard !pending.isEmpty else { return }
+        queuedBytes = 0
         if loop === coreLoop {
             // Same thread: deliver in place and keep the array's storage for the next batch.
             deliver(pending)
@@ -92,7 +104,14 @@ package final class LoopOutbox: @unchecked Sendable {
         // Start the next batch at the size of this one so that steady traffic does not regrow.
         pendingCapacity = max(64, batch.count)
         pending = []
-        loop.execute { self.deliver(batch) }
+        inFlight = true
+        loop.execute {
+            self.deliver(batch)
+            coreLoop.execute {
+                self.inFlight = false
+                self.batchTaken()
+            }
+        }
     }
 
     /// This loop: hand a batch to its connections, then let the server flush them.

@@ -23,7 +23,7 @@ public final class HeraldServer: Sendable {
     /// The settings the broker started with; `reload` changes only the reloadable ones.
     public let settings: Settings
     private let running: NIOLockedValueBox<Settings>
-    let group: MultiThreadedEventLoopGroup
+    let loops: EventLoops
     let listener: ListenerContext
     var core: BrokerCore { listener.core }
     let webSocketChannel: any Channel
@@ -32,11 +32,11 @@ public final class HeraldServer: Sendable {
     /// The port actually bound, which differs from the configured one for port 0.
     public let port: Int
 
-    private init(group: MultiThreadedEventLoopGroup, listener: ListenerContext, webSocketChannel: any Channel, publisherChannel: any Channel) {
+    private init(loops: EventLoops, listener: ListenerContext, webSocketChannel: any Channel, publisherChannel: any Channel) {
         self.settings = listener.settings
         self.running = NIOLockedValueBox(listener.settings)
         self.logger = listener.logger
-        self.group = group
+        self.loops = loops
         self.listener = listener
         self.webSocketChannel = webSocketChannel
         self.publisherChannel = publisherChannel
@@ -56,26 +56,28 @@ public final class HeraldServer: Sendable {
         if let keys = policy.keys, !keys.shortKeyLines.isEmpty {
             logger.warning("auth keys shorter than 32 bytes (RFC 7518 asks for at least 32)", metadata: ["lines": "\(keys.shortKeyLines)"])
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
+        let loops = EventLoops(threads: settings.threads)
         do {
-            try await SocketFile.prepare(settings.socketPath, group: group)
+            try await SocketFile.prepare(settings.socketPath, group: loops.core)
         } catch {
-            try? await group.shutdownGracefully()
+            await loops.shutdown()
             throw error
         }
-        let loops = Array(group.makeIterator())
         // Sweep often enough that pings and idle closes are at most a quarter late.
         let sweepSeconds = min(1, max(0.01, min(settings.pingIntervalSeconds, settings.idleTimeoutSeconds) / 4))
-        let outboxes = loops.map { LoopOutbox(loop: $0) }
+        let outboxes = loops.all.map { LoopOutbox(loop: $0) }
         let services = outboxes.map { LoopServices(outbox: $0, sweepInterval: .seconds(sweepSeconds), logger: logger) }
         for service in services {
             try await service.outbox.loop.submit { service.outbox.afterBatch = { service.flushBatch() } }.get()
         }
-        let core = BrokerCore(loop: loops[0], outboxes: outboxes, settings: settings, policy: policy, logger: logger)
+        let core = BrokerCore(loop: loops.coreLoop, outboxes: outboxes, settings: settings, policy: policy, logger: logger)
         let listener = ListenerContext(core: core, services: services, settings: settings, tls: tls, logger: logger)
         do {
             let publisherChannel = try await ServerBootstrap(group: core.loop)
                 .serverChannelOption(.backlog, value: 256)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler()) }
+                }
                 // Replies a publisher has not read count against its budget (CONTRACT §6).
                 .childChannelOption(.writeBufferWaterMark, value: .init(low: max(settings.maxPendingBytes / 2, 1), high: max(settings.maxPendingBytes, 2)))
                 .childChannelInitializer { channel in
@@ -88,22 +90,22 @@ public final class HeraldServer: Sendable {
             chmod(settings.socketPath, 0o660)
             let webSocketChannel: any Channel
             do {
-                webSocketChannel = try await webSocketBootstrap(group: group, listener: listener)
+                webSocketChannel = try await webSocketBootstrap(group: loops.connections, listener: listener)
                     .bind(host: settings.listenHost, port: settings.listenPort).get()
             } catch {
                 try? await publisherChannel.close()
                 throw StartError(description: "cannot listen on \(settings.listenHost):\(settings.listenPort): \(error)")
             }
-            return HeraldServer(group: group, listener: listener, webSocketChannel: webSocketChannel, publisherChannel: publisherChannel)
+            return HeraldServer(loops: loops, listener: listener, webSocketChannel: webSocketChannel, publisherChannel: publisherChannel)
         } catch {
             SocketFile.remove(settings.socketPath)
-            try? await group.shutdownGracefully()
+            await loops.shutdown()
             if error is StartError { throw error }
             throw StartError(description: "cannot start: \(error)")
         }
     }
 
-    private static func webSocketBootstrap(group: MultiThreadedEventLoopGroup, listener: ListenerContext) -> ServerBootstrap {
+    private static func webSocketBootstrap(group: any EventLoopGroup, listener: ListenerContext) -> ServerBootstrap {
         let settings = listener.settings
         let highWater = max(settings.maxPendingBytes / 2, 2)
         return ServerBootstrap(group: group)
@@ -115,15 +117,18 @@ public final class HeraldServer: Sendable {
             // little (a handshake, pongs), so start small: NIO's default of 2 KiB would be
             // the largest part of an idle connection's memory. It still grows for bursts.
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
+            .serverChannelInitializer { channel in
+                // On EMFILE/ENFILE, wait before accepting again instead of spinning.
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler()) }
+            }
             .childChannelInitializer { channel in
-                let open = listener.openConnections.wrappingIncrementThenLoad(ordering: .relaxed)
-                channel.closeFuture.whenComplete { _ in listener.openConnections.wrappingDecrement(ordering: .relaxed) }
+                let handshaking = listener.handshakes.wrappingIncrementThenLoad(ordering: .relaxed)
                 let tls = listener.tls.withLockedValue { $0 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
                     try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-                    try sync.addHandler(HTTPHandshakeHandler(listener: listener, overCapacity: open > settings.maxConnections))
+                    try sync.addHandler(HTTPHandshakeHandler(listener: listener, tooManyHandshakes: handshaking > settings.maxHandshakes))
                 }
             }
     }
@@ -159,26 +164,32 @@ public final class HeraldServer: Sendable {
         ])
     }
 
-    /// Stops accepting, sends every subscriber what is queued and then close 1001, waits
-    /// for them to go (at most the grace period), removes the socket file.
+    /// CONTRACT §1, in order and within `--shutdown-grace` however busy the broker is:
+    /// publishers are refused from now on, listeners stop accepting, each subscriber gets what
+    /// was accepted before and then close 1001; connections still open at the deadline are
+    /// dropped, and the loops stop, connections' first, so that nothing is scheduled on a
+    /// loop that has already stopped.
     public func shutdown() async {
         logger.info("shutting down", metadata: ["grace": "\(settings.shutdownGraceSeconds)s"])
         let deadline = NIODeadline.now() + .seconds(settings.shutdownGraceSeconds)
+        let core = self.core
+        try? await core.loop.submit { core.beginShutdown() }.get()
+        logger.debug("publishers refused, closes queued")
         try? await webSocketChannel.close()
         try? await publisherChannel.close()
         SocketFile.remove(settings.socketPath)
-        let core = self.core
-        try? await core.loop.submit { core.beginShutdown() }.get()
-        // Wait for the WebSocket connections to finish their close handshakes; connections
-        // still in their HTTP handshake have nothing queued and simply go with the loops.
-        func openWebSockets() -> Int { core.outboxes.reduce(0) { $0 + $1.counters.connections.load(ordering: .relaxed) } }
-        while openWebSockets() > 0 && NIODeadline.now() < deadline {
+        // Leave a tenth of the grace for the loops to stop.
+        let drainDeadline = deadline - .seconds(settings.shutdownGraceSeconds / 10)
+        while listener.openWebSockets > 0 && NIODeadline.now() < drainDeadline {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
+        logger.debug("connections drained", metadata: ["open": "\(listener.openWebSockets)"])
+        core.isStopping.store(true, ordering: .relaxed)
         for service in listener.allServices {
             try? await service.outbox.loop.submit { service.stop() }.get()
         }
-        try? await group.shutdownGracefully()
-        logger.info("stopped")
+        logger.debug("stopping the loops")
+        await loops.shutdown()
+        logger.info("stopped", metadata: ["connections dropped": "\(listener.openWebSockets)"])
     }
 }

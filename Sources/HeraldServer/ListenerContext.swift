@@ -13,7 +13,12 @@ final class ListenerContext: Sendable {
     let core: BrokerCore
     let logger: Logger
     let negotiator: DeflateNegotiator?
-    let openConnections = ManagedAtomic<Int>(0)
+    /// Connections in their HTTP handshake (`--max-handshakes`); WebSocket connections are
+    /// counted by each loop (`LoopCounters.connections`) against `--max-connections`.
+    let handshakes = ManagedAtomic<Int>(0)
+    /// `--max-connections`, lowered when the process may open too few files for it: past
+    /// it a handshake gets 503, and publishers and the broker keep the descriptors they need.
+    let connectionLimit: Int
     let allServices: [LoopServices]
     private let loopServices: [ObjectIdentifier: LoopServices]
 
@@ -29,7 +34,12 @@ final class ListenerContext: Sendable {
         self.settings = settings
         self.negotiator = settings.compression ? DeflateNegotiator(serverMaxWindowBits: settings.deflateWindowBits) : nil
         self.allServices = services
+        self.connectionLimit = min(settings.maxConnections, max(1, FileLimit.current() - settings.maxHandshakes - 64))
         self.loopServices = Dictionary(uniqueKeysWithValues: services.map { (ObjectIdentifier($0.outbox.loop), $0) })
+    }
+
+    var openWebSockets: Int {
+        allServices.reduce(0) { $0 + $1.outbox.counters.connections.load(ordering: .relaxed) }
     }
 
     func services(for loop: any EventLoop) -> LoopServices {

@@ -30,6 +30,8 @@ public struct Settings: Sendable, Equatable {
     public var idleTimeoutSeconds = 75.0
     public var maxSubscriptionsPerConnection = 100
     public var maxConnections = 10_000
+    /// Connections still in their HTTP handshake, counted apart from `maxConnections`.
+    public var maxHandshakes = 1000
     public var maxLineBytes = 1024
     public var allowClientPublish: [TopicPattern] = []
     public var shutdownGraceSeconds = 5.0

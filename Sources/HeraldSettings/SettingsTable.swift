@@ -37,6 +37,8 @@ extension SettingDeclaration {
                 help: "Subscriptions one connection may hold."),
         .option("max-connections", \.maxConnections, .wholeNumber, must: .bePositive,
                 help: "Open WebSocket connections; more are answered 503."),
+        .option("max-handshakes", \.maxHandshakes, .wholeNumber, must: .bePositive,
+                help: "Connections in their HTTP handshake at once, counted apart from --max-connections."),
         .option("max-line-bytes", \.maxLineBytes, .wholeNumber, must: .beAtLeast(64),
                 help: "Longest command line on the Unix socket."),
         .list("allow-client-publish", \.allowClientPublish, .topicPattern, reloadable: true,

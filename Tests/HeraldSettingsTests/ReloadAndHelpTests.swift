@@ -9,7 +9,7 @@ import Foundation
     static let expectedNames = [
         "listen", "socket", "threads", "history", "compression", "compression-threshold", "deflate-window-bits",
         "max-message-bytes", "max-frame-bytes", "max-pending-bytes", "slow-consumer", "handshake-timeout",
-        "ping-interval", "idle-timeout", "max-subscriptions", "max-connections", "max-line-bytes",
+        "ping-interval", "idle-timeout", "max-subscriptions", "max-connections", "max-handshakes", "max-line-bytes",
         "allow-client-publish", "auth-secret-file", "allow-anonymous", "allowed-origin", "tls-cert", "tls-key", "shutdown-grace", "log-level", "log-format",
     ]
 

@@ -2,8 +2,11 @@
 import base64
 import os
 import socket
+import time
 
 import pytest
+
+from conftest import RawWebSocket, wait_for
 
 GOOD_KEY = base64.b64encode(os.urandom(16)).decode()
 
@@ -106,19 +109,33 @@ def test_malformed_http_gets_400(broker):
     assert request(b.port, path="/healthz", upgrade=False)[0] == 200
 
 
-def test_connections_beyond_the_limit_get_503(broker):
+def test_connections_beyond_the_limit_get_503_and_healthz_still_answers(broker):
+    """CONTRACT 6: --max-connections counts WebSocket connections; /healthz answers 200
+    even when the broker is full."""
     b = broker("--max-connections", "2")
-    held = [socket.create_connection(("127.0.0.1", b.port)) for _ in range(2)]
-    try:
-        import time
-        time.sleep(0.2)
-        assert request(b.port)[0] == 503
-    finally:
-        for sock in held:
-            sock.close()
-    import time
-    time.sleep(0.3)
+    held = [RawWebSocket(b.port, "/topics/t") for _ in range(2)]
+    assert request(b.port)[0] == 503
     assert request(b.port, path="/healthz", upgrade=False)[0] == 200
+    held[0].close()
+    assert wait_for(lambda: request(b.port)[0] == 101, timeout=5)
+
+
+def test_silent_sockets_count_as_handshakes_not_connections(broker):
+    """Sockets that never finish their handshake are held to --max-handshakes and cannot
+    lock real clients out of --max-connections."""
+    b = broker("--max-connections", "2", "--max-handshakes", "3")
+    silent = [socket.create_connection(("127.0.0.1", b.port)) for _ in range(2)]
+    try:
+        time.sleep(0.2)
+        ws = RawWebSocket(b.port, "/topics/t")  # a real client still gets in
+        ws.close()
+        silent.append(socket.create_connection(("127.0.0.1", b.port)))
+        time.sleep(0.2)
+        assert request(b.port)[0] == 503, "the fourth connection in its handshake is refused"
+    finally:
+        for sock in silent:
+            sock.close()
+    assert wait_for(lambda: request(b.port, path="/healthz", upgrade=False)[0] == 200, timeout=5)
 
 
 def test_handshake_timeout_closes_silent_connections(broker):

@@ -16,7 +16,9 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
     typealias OutboundOut = ByteBuffer
 
     private let listener: ListenerContext
-    private let overCapacity: Bool
+    private let tooManyHandshakes: Bool
+    /// Still counted in the listener's `handshakes`.
+    private var counted = true
     private var decision: HandshakeDecision?
     private var timeout: Scheduled<Void>?
     private var answered = false
@@ -25,9 +27,9 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private var logger: Logger { listener.logger }
 
-    init(listener: ListenerContext, overCapacity: Bool) {
+    init(listener: ListenerContext, tooManyHandshakes: Bool) {
         self.listener = listener
-        self.overCapacity = overCapacity
+        self.tooManyHandshakes = tooManyHandshakes
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -38,14 +40,21 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
 
     func handlerRemoved(context: ChannelHandlerContext) {
         timeout?.cancel()
+        handshakeEnded()
+    }
+
+    private func handshakeEnded() {
+        guard counted else { return }
+        counted = false
+        listener.handshakes.wrappingDecrement(ordering: .relaxed)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !answered else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if overCapacity {
-                respond(.serviceUnavailable, message: "too many connections", context: context)
+            if tooManyHandshakes {
+                respond(.serviceUnavailable, message: "too many connections in their handshake", context: context)
                 return
             }
             let decision = HandshakeDecision.decide(method: head.method, uri: head.uri, headers: head.headers, negotiator: listener.negotiator)
@@ -55,6 +64,9 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
                 answer(HTTPResponse.make(.ok, body: body, allocator: context.channel.allocator), context: context)
             case .reject(let status, let headers, let message):
                 respond(status, headers: headers, message: message, context: context)
+            case .upgrade where listener.openWebSockets >= listener.connectionLimit:
+                // /healthz still answers 200 when the broker is merely full.
+                respond(.serviceUnavailable, message: "too many connections", context: context)
             case .upgrade(let route, _, _):
                 let policy = listener.core.policy.current
                 switch HandshakeAccess.decide(route: route, uri: head.uri, headers: head.headers, policy: policy, now: WallClock.now()) {
@@ -91,11 +103,13 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private func answer(_ response: ByteBuffer, context: ChannelHandlerContext) {
         answered = true
+        handshakeEnded()
         context.writeAndFlush(wrapOutboundOut(response)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     private func upgrade(route: HandshakeDecision.Route, accept: String, deflate: DeflateParameters?, context: ChannelHandlerContext) {
         answered = true
+        handshakeEnded()
         let services = listener.services(for: context.eventLoop)
         let form = WireForm(
             mode: route == .json ? .json : .raw,

@@ -22,6 +22,7 @@ final class PublisherHandler: ChannelDuplexHandler {
     private var readHeld = false
     /// Running while a command is incomplete; restarted whenever a command completes.
     private var incompleteTimer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
 
     init(core: BrokerCore) {
         self.core = core
@@ -29,6 +30,14 @@ final class PublisherHandler: ChannelDuplexHandler {
             maxLineBytes: core.settings.maxLineBytes,
             maxPayloadBytes: core.settings.maxMessageBytes
         )
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -103,14 +112,23 @@ final class PublisherHandler: ChannelDuplexHandler {
             readHeld = true
             return
         }
+        guard !core.isBackedUp else {
+            readHeld = true
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            core.whenCaughtUp { handler.value.resumeReading() }
+            return
+        }
+        context.read()
+    }
+
+    private func resumeReading() {
+        guard readHeld, let context, context.channel.isWritable else { return }
+        readHeld = false
         context.read()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable && readHeld {
-            readHeld = false
-            context.read()
-        }
+        if context.channel.isWritable && !core.isBackedUp { resumeReading() }
         context.fireChannelWritabilityChanged()
     }
 

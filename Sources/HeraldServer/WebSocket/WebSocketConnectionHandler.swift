@@ -100,6 +100,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         services.outbox.counters.connections.wrappingDecrement(ordering: .relaxed)
         let subscriber = self.subscriber
         let core = self.core
+        guard !core.isStopping.load(ordering: .relaxed) else { return }
         core.loop.execute { core.detach(subscriber) }
     }
 
@@ -141,9 +142,20 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         }
     }
 
+    /// Closes now; what NIO still held unwritten never reached the client, so it leaves
+    /// `bytes_out`, which counts bytes written (CONTRACT §5).
+    private func closeDiscardingUnwritten(context: ChannelHandlerContext) {
+        if let unwritten = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) {
+            services.outbox.bytesOutSinceBatch -= unwritten
+            services.outbox.publishCounters()
+        }
+        context.close(promise: nil)
+    }
+
     private func continueReplay() {
         let core = self.core
         let subscriber = self.subscriber
+        guard !core.isStopping.load(ordering: .relaxed) else { return }
         core.loop.execute { core.continueReplay(subscriber) }
     }
 
@@ -155,7 +167,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         // A jammed client would take minutes to drain what the kernel still holds for it:
         // reset the connection so that memory is released now.
         _ = (context.channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
-        context.close(promise: nil)
+        closeDiscardingUnwritten(context: context)
     }
 
     private func write(_ frames: ByteBuffer, context: ChannelHandlerContext) {
@@ -205,7 +217,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if !forCore.isEmpty {
+        if !forCore.isEmpty, !core.isStopping.load(ordering: .relaxed) {
             let batch = forCore
             forCore = []
             coreBusy = true
@@ -344,7 +356,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         writeClose(code: code, reason: reason, context: context)
         context.close(mode: .output, promise: nil)
         services.stopSweeping(self)
-        closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeTimeout) { context.close(promise: nil) }
+        closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeTimeout) { [self] in
+            closeDiscardingUnwritten(context: context)
+        }
     }
 
     private func writeClose(code: UInt16, reason: String, context: ChannelHandlerContext) {
