@@ -105,6 +105,9 @@ public final class HeraldServer: Sendable {
         }
     }
 
+    /// What a connection reads with once upgraded (see the listener's bootstrap).
+    static let upgradedReceiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536)
+
     private static func webSocketBootstrap(group: any EventLoopGroup, listener: ListenerContext) -> ServerBootstrap {
         let settings = listener.settings
         let highWater = max(settings.maxPendingBytes / 2, 2)
@@ -114,9 +117,11 @@ public final class HeraldServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
             // Each channel keeps its last receive buffer for the next read. Subscribers send
-            // little (a handshake, pongs), so start small: NIO's default of 2 KiB would be
-            // the largest part of an idle connection's memory. It still grows for bursts.
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
+            // little (a handshake, pongs), so it stays small: NIO's default of 2 KiB would be
+            // the largest part of an idle connection's memory. The handshake is read 256
+            // bytes at a time, so that a long request (a token in it) does not leave a larger
+            // buffer behind; after the upgrade the buffer may grow for bursts.
+            .childChannelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 256))
             .serverChannelInitializer { channel in
                 // On EMFILE/ENFILE, wait before accepting again instead of spinning.
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler()) }

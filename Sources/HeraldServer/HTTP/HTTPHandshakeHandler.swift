@@ -121,6 +121,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
         let response = HTTPResponse.switchingProtocols(accept: accept, extensions: deflate?.responseHeaderValue, allocator: context.channel.allocator)
         let pipeline = context.pipeline.syncOperations
         do {
+            try context.channel.syncOptions?.setOption(.recvAllocator, value: HeraldServer.upgradedReceiveAllocator)
             try pipeline.addHandlers([
                 ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: listener.settings.maxFrameBytes)),
                 WebSocketConnectionHandler(
