@@ -52,7 +52,7 @@ final class WebSocketClientHandler: ChannelDuplexHandler {
         case .none:
             break
         case .message(let text, let payload, let compressed):
-            deliver(WebSocketMessage(kind: text ? .text : .binary, payload: payload), compressed: compressed, context: context)
+            deliver(WebSocketMessage(text ? .text : .binary, payload), compressed: compressed, context: context)
         case .ping(let payload):
             guard !closeSent else { return }
             context.writeAndFlush(Self.wrapOutboundOut(Self.frame(.pong, payload)), promise: nil)
@@ -82,7 +82,7 @@ final class WebSocketClientHandler: ChannelDuplexHandler {
             }
             message.payload = inflated
             // Uncompressed text was checked frame by frame; inflated text is readable only now.
-            if message.kind == .text, !UTF8Validation.isValid(message.payload) {
+            if message.opcode == .text, !UTF8Validation.isValid(message.payload) {
                 return fail(code: CloseCode.invalidData, reason: "text message is not valid UTF-8", context: context)
             }
         }
@@ -115,7 +115,7 @@ final class WebSocketClientHandler: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let message = Self.unwrapOutboundIn(data)
-        context.write(Self.wrapOutboundOut(Self.frame(message.kind == .text ? .text : .binary, message.payload)), promise: promise)
+        context.write(Self.wrapOutboundOut(Self.frame(message.opcode, message.payload)), promise: promise)
     }
 
     /// A reader that is behind stops the socket reads, so that the broker sees a slow

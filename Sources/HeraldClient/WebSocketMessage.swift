@@ -1,23 +1,20 @@
 import NIOCore
+import NIOWebSocket
 
 /// One whole WebSocket data message: what the client sends, and what it hands to its
 /// reader once fragments are joined and the payload inflated.
 package struct WebSocketMessage: Sendable, Equatable {
-    package enum Kind: Sendable, Equatable {
-        case text
-        case binary
-    }
-
-    package var kind: Kind
+    /// `.text` or `.binary`.
+    package var opcode: WebSocketOpcode
     package var payload: ByteBuffer
 
-    package init(kind: Kind, payload: ByteBuffer) {
-        self.kind = kind
+    package init(_ opcode: WebSocketOpcode, _ payload: ByteBuffer) {
+        self.opcode = opcode
         self.payload = payload
     }
 
     package static func text(_ string: String) -> WebSocketMessage {
-        WebSocketMessage(kind: .text, payload: ByteBuffer(string: string))
+        WebSocketMessage(.text, ByteBuffer(string: string))
     }
 
     /// The payload as text; binary payloads that are not UTF-8 come out repaired.

@@ -41,7 +41,7 @@ struct SubscribeCommand: AsyncParsableCommand {
                 request.writeStaticString("{\"op\":\"subscribe\",\"topic\":")
                 JSONWriter.writeString(pattern, into: &request)
                 request.writeString(",\"id\":\(index)}")
-                try await client.send(WebSocketMessage(kind: .text, payload: request))
+                try await client.send(WebSocketMessage(.text, request))
             }
             for try await message in client.messages {
                 let value = message.payload.withUnsafeReadableBytes { try? JSONParser.parse($0) }

@@ -70,7 +70,7 @@ import Glibc
             let long = String(repeating: "tick 189.25 ", count: 50)
             #expect(try publish(server, "prices.us.AAPL", long) == "+OK 2 1")
             let message = try await client.receive()
-            #expect(message?.kind == .text)
+            #expect(message?.opcode == .text)
             #expect(message?.string == long)
         }
     }
