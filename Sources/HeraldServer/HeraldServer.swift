@@ -123,10 +123,16 @@ public final class HeraldServer: Sendable {
             // buffer behind; after the upgrade the buffer may grow for bursts.
             .childChannelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 256))
             .serverChannelInitializer { channel in
-                // On EMFILE/ENFILE, wait before accepting again instead of spinning.
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler()) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        AcceptBackoffHandler(),
+                        AcceptGate(openSockets: listener.openSockets, limit: listener.socketLimit)
+                    )
+                }
             }
             .childChannelInitializer { channel in
+                listener.openSockets.wrappingIncrement(ordering: .relaxed)
+                channel.closeFuture.whenComplete { _ in listener.openSockets.wrappingDecrement(ordering: .relaxed) }
                 let handshaking = listener.handshakes.wrappingIncrementThenLoad(ordering: .relaxed)
                 let tls = listener.tls.withLockedValue { $0 }
                 return channel.eventLoop.makeCompletedFuture {

@@ -16,6 +16,10 @@ final class ListenerContext: Sendable {
     /// Connections in their HTTP handshake (`--max-handshakes`); WebSocket connections are
     /// counted by each loop (`LoopCounters.connections`) against `--max-connections`.
     let handshakes = ManagedAtomic<Int>(0)
+    /// Every accepted socket of the listener, open until closed; `AcceptGate` keeps it
+    /// below `socketLimit`, the file limit less what publishers and the broker need.
+    let openSockets = ManagedAtomic<Int>(0)
+    let socketLimit: Int
     /// `--max-connections`, lowered when the process may open too few files for it: past
     /// it a handshake gets 503, and publishers and the broker keep the descriptors they need.
     let connectionLimit: Int
@@ -34,7 +38,9 @@ final class ListenerContext: Sendable {
         self.settings = settings
         self.negotiator = settings.compression ? DeflateNegotiator(serverMaxWindowBits: settings.deflateWindowBits) : nil
         self.allServices = services
-        self.connectionLimit = min(settings.maxConnections, max(1, FileLimit.current() - settings.maxHandshakes - 64))
+        let files = FileLimit.current()
+        self.socketLimit = max(1, files - 64)
+        self.connectionLimit = min(settings.maxConnections, max(1, files - settings.maxHandshakes - 64))
         self.loopServices = Dictionary(uniqueKeysWithValues: services.map { (ObjectIdentifier($0.outbox.loop), $0) })
     }
 

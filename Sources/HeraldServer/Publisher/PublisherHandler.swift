@@ -23,6 +23,8 @@ final class PublisherHandler: ChannelDuplexHandler {
     /// Running while a command is incomplete; restarted whenever a command completes.
     private var incompleteTimer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
+    /// Buffered commands are being handled over several turns.
+    private var continuing = false
 
     init(core: BrokerCore) {
         self.core = core
@@ -59,10 +61,19 @@ final class PublisherHandler: ChannelDuplexHandler {
         } else {
             buffer.writeBuffer(&incoming)
         }
+        if !continuing { handleBuffered(context: context) }
+    }
+
+    /// Commands handled per turn of the loop before yielding to other connections: one
+    /// read can hold thousands of pipelined commands (CONTRACT §6, no connection stalls
+    /// publishing for others).
+    static let commandsPerTurn = 128
+
+    private func handleBuffered(context: ChannelHandlerContext) {
         var reply = context.channel.allocator.buffer(capacity: 64)
-        var completed = false
-        while let command = parser.next(from: &buffer) {
-            completed = true
+        var handled = 0
+        while handled < Self.commandsPerTurn, let command = parser.next(from: &buffer) {
+            handled += 1
             switch command {
             case .publish where core.isShuttingDown:
                 reply.writeStaticString("-ERR shutting_down the broker is stopping\r\n")
@@ -86,7 +97,22 @@ final class PublisherHandler: ChannelDuplexHandler {
         // Keep the unread tail small: drop consumed bytes instead of growing forever.
         buffer.discardReadBytes()
         if reply.readableBytes > 0 { context.write(wrapOutboundOut(reply), promise: nil) }
-        watchIncompleteCommand(restart: completed, context: context)
+        watchIncompleteCommand(restart: handled > 0, context: context)
+        guard handled == Self.commandsPerTurn else {
+            if continuing {
+                continuing = false
+                context.flush()
+                resumeReading()
+            }
+            return
+        }
+        // More may be buffered: finish them on a later turn, reading nothing new meanwhile.
+        continuing = true
+        context.flush()
+        context.eventLoop.assumeIsolated().execute { [self] in
+            guard !closing, let context = self.context else { return }
+            handleBuffered(context: context)
+        }
     }
 
     private func watchIncompleteCommand(restart: Bool, context: ChannelHandlerContext) {
@@ -108,7 +134,7 @@ final class PublisherHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        guard context.channel.isWritable else {
+        guard context.channel.isWritable, !continuing else {
             readHeld = true
             return
         }
@@ -122,7 +148,7 @@ final class PublisherHandler: ChannelDuplexHandler {
     }
 
     private func resumeReading() {
-        guard readHeld, let context, context.channel.isWritable else { return }
+        guard readHeld, !continuing, let context, context.channel.isWritable else { return }
         readHeld = false
         context.read()
     }

@@ -37,7 +37,12 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     private var closeTimer: Scheduled<Void>?
     /// This connection's place in its loop's sweep list (see `LoopServices`).
     var sweepIndex = -1
-    /// What this read burst asks of the core, handed over in one `execute` when it ends.
+    /// Messages received and not yet handled: read bursts are handled a bounded number of
+    /// messages per trip to the core, so that one client's requests cost its loop no more
+    /// than that per round (CONTRACT §6); reads wait while any are left.
+    private var received = CircularBuffer<(payload: ByteBuffer, binary: Bool)>(initialCapacity: 1)
+    static let messagesPerBatch = 64
+    /// The batch being made for the core.
     private var forCore: [CoreRequest] = []
     /// A batch is with the core: no more reads until it is done, so that one connection
     /// never has more than one batch of requests waiting on the core loop (CONTRACT §6).
@@ -203,7 +208,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// Reads stop while the socket cannot take what the connection owes the client (pongs,
     /// replies): a client that sends faster than it reads stalls itself, not the broker.
     func read(context: ChannelHandlerContext) {
-        guard !coreBusy, state.isWritable else {
+        guard !coreBusy, received.isEmpty, state.isWritable else {
             readHeld = true
             return
         }
@@ -211,29 +216,45 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     private func resumeReading(context: ChannelHandlerContext) {
-        guard readHeld, !coreBusy, state.isWritable else { return }
+        guard readHeld, !coreBusy, received.isEmpty, state.isWritable else { return }
         readHeld = false
         context.read()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if !forCore.isEmpty, !core.isStopping.load(ordering: .relaxed) {
-            let batch = forCore
+        if !coreBusy { handleReceived(context: context) }
+        context.fireChannelReadComplete()
+    }
+
+    /// Turns the next few received messages into requests and hands them to the core in one
+    /// `execute`; the core's answer brings the next few.
+    private func handleReceived(context: ChannelHandlerContext) {
+        var handled = 0
+        while handled < Self.messagesPerBatch, state.phase == .open, let (payload, binary) = received.popFirst() {
+            handled += 1
+            request(payload, binary: binary, context: context)
+        }
+        guard !forCore.isEmpty, !core.isStopping.load(ordering: .relaxed) else {
             forCore = []
-            coreBusy = true
-            let core = self.core
-            let subscriber = self.subscriber
-            let loop = context.eventLoop
-            let handler = NIOLoopBound(self, eventLoop: loop)
-            core.loop.execute {
-                core.perform(batch, from: subscriber)
-                loop.execute {
-                    handler.value.coreBusy = false
-                    if let context = handler.value.context { handler.value.resumeReading(context: context) }
-                }
+            resumeReading(context: context)
+            return
+        }
+        let batch = forCore
+        forCore = []
+        coreBusy = true
+        let core = self.core
+        let subscriber = self.subscriber
+        let loop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: loop)
+        core.loop.execute {
+            core.perform(batch, from: subscriber)
+            loop.execute {
+                let handler = handler.value
+                handler.coreBusy = false
+                guard let context = handler.context else { return }
+                handler.handleReceived(context: context)
             }
         }
-        context.fireChannelReadComplete()
     }
 
     // MARK: Inbound
@@ -259,7 +280,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
                 guard let inflated = inflate(payload, context: context) else { return }
                 perform(state.inflated(text: text, payload: inflated), context: context)
             } else {
-                received(payload, binary: !text, context: context)
+                received.append((payload, !text))
             }
         case .fail(let code, let reason):
             sendClose(code: code, reason: reason, context: context)
@@ -292,7 +313,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         return nil
     }
 
-    private func received(_ payload: ByteBuffer, binary: Bool, context: ChannelHandlerContext) {
+    private func request(_ payload: ByteBuffer, binary: Bool, context: ChannelHandlerContext) {
         switch route {
         case .raw(let pattern):
             guard let topic = pattern.exactName, core.policy.current.mayPublish(to: topic, grants: grants) else {
