@@ -6,7 +6,7 @@ PY      := $(VENV)/bin/python
 HERALD_DEBUG   := .build/debug/herald
 HERALD_RELEASE := .build/release/herald
 
-.PHONY: all build release run test test-swift test-interop deps venv browser fuzz bench benchmarks bench-compare clean
+.PHONY: all build release run test test-swift test-interop deps venv browser tools fuzz bench benchmarks bench-compare clean
 
 all: build
 
@@ -49,13 +49,24 @@ browser:
 	  fi; \
 	fi
 
+# The TLS tests make their certificates with the openssl command; as root we install it.
+tools:
+	@if ! command -v openssl >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing openssl for the TLS tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; \
+	  else \
+	    echo "the TLS tests need the openssl command: sudo apt-get install openssl" >&2; exit 1; \
+	  fi; \
+	fi
+
 test: test-swift test-interop
 
 test-swift: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-test-interop: build venv browser
+test-interop: build venv browser tools
 	HERALD_BIN=$(abspath $(HERALD_DEBUG)) $(PY) -m pytest tests/interop -q -p no:cacheprovider
 
 # libFuzzer, each target for FUZZ_SECONDS; seeds in Fuzz/Corpus, new inputs and crashes in fuzz-out/.
