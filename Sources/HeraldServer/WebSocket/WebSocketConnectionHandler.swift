@@ -41,7 +41,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// messages per trip to the core, so that one client's requests cost its loop no more
     /// than that per round (CONTRACT §6); reads wait while any are left.
     private var received = CircularBuffer<(payload: ByteBuffer, binary: Bool)>(initialCapacity: 1)
-    static let messagesPerBatch = 64
+    static let messagesPerBatch = 16
     /// The batch being made for the core.
     private var forCore: [CoreRequest] = []
     /// A batch is with the core: no more reads until it is done, so that one connection
