@@ -25,8 +25,10 @@ from conftest import HERALD, UnixClient, wait_for
 
 MiB = 1024  # in KiB, the unit of VmRSS
 
-# Bounds on a well-behaved publisher's round trips while the broker is under attack.
-P99_BOUND = 0.5
+# Bounds on a well-behaved publisher's round trips while the broker is under attack. They
+# leave room for the debug build `make test` runs and for the probe sharing a Python process
+# (and its GIL) with the attackers; the stalls they catch lasted seconds.
+P99_BOUND = 1.0
 MAX_BOUND = 2.5
 
 
@@ -114,7 +116,7 @@ def test_json_request_flood_keeps_memory_and_publishers_bounded(broker):
     sent = sum(f.sent for f in flooders)
     assert all(f.connections >= 1 for f in flooders), [f.refusals[:2] for f in flooders]
     assert growth < 64 * MiB, f"RSS grew {growth} KiB ({sent / 2**20:.0f} MiB of requests sent)"
-    assert_publishers_not_stalled(probe, minimum_round_trips=100)
+    assert_publishers_not_stalled(probe, minimum_round_trips=60)
     assert b.publish("after.flood", "ok").startswith(b"+OK")
 
 
