@@ -59,7 +59,10 @@ package final class BrokerCore: @unchecked Sendable {
         self.history = MessageHistory(capacityPerTopic: settings.historyPerTopic)
         var generator = SystemRandomNumberGenerator()
         self.epoch = String(generator.next() as UInt64, radix: 16)
-        for outbox in outboxes { outbox.batchTaken = { [unowned self] in self.batchTaken() } }
+        for outbox in outboxes {
+            outbox.batchTaken = { [unowned self] in self.batchTaken() }
+            outbox.subscriberLimit = max(settings.maxPendingBytes / 4, 1)
+        }
     }
 
     // MARK: Connections
@@ -272,7 +275,7 @@ package final class BrokerCore: @unchecked Sendable {
     /// An outbox holds more than a loop's worth of frames: the core stops reading
     /// publishers until the loops catch up, so what it accepted is delivered and memory
     /// stays bounded however fast publishers write (CONTRACT §6).
-    package var isBackedUp: Bool { outboxes.contains { $0.queuedBytes > Self.backedUpBytes } }
+    package var isBackedUp: Bool { outboxes.contains { $0.overfull || $0.queuedBytes > Self.backedUpBytes } }
     static let backedUpBytes = 16 << 20
 
     /// A publisher whose reads wait for `isBackedUp` to clear; called on the core loop.

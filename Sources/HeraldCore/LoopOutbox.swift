@@ -27,6 +27,15 @@ package final class LoopOutbox: @unchecked Sendable {
     package private(set) var queuedBytes = 0
     /// Runs on the core loop when the loop has taken a batch.
     package var batchTaken: () -> Void = {}
+    /// What one subscriber may have waiting here before the core stops reading publishers:
+    /// without it, frames gathered while a batch is in flight would reach a connection in
+    /// one piece larger than its `--max-pending-bytes`, and a subscriber that reads
+    /// perfectly well would be cut off as slow.
+    package var subscriberLimit = Int.max
+    /// A subscriber passed `subscriberLimit` since the last batch left.
+    package private(set) var overfull = false
+    /// Counts batches sent, so a subscriber's waiting bytes reset without a walk.
+    private var round: UInt64 = 0
     private var pending: [(Subscriber, Delivery)] = []
     private var pendingCapacity = 64
     private var openBatches: [Subscriber] = []
@@ -47,6 +56,12 @@ package final class LoopOutbox: @unchecked Sendable {
     /// Core loop: queue one frame for `subscriber`.
     package func enqueue(frame: ByteBuffer, to subscriber: Subscriber) {
         queuedBytes += frame.readableBytes
+        if subscriber.queuedRound != round {
+            subscriber.queuedRound = round
+            subscriber.queuedBytes = 0
+        }
+        subscriber.queuedBytes += frame.readableBytes
+        if subscriber.queuedBytes > subscriberLimit { overfull = true }
         guard frame.readableBytes <= Self.coalesceLimit else {
             closeBatch(of: subscriber)
             append(subscriber, .frames(frame, messages: 1))
@@ -94,10 +109,13 @@ package final class LoopOutbox: @unchecked Sendable {
         openBatches.removeAll(keepingCapacity: true)
         guard !pending.isEmpty else { return }
         queuedBytes = 0
+        overfull = false
+        round &+= 1
         if loop === coreLoop {
             // Same thread: deliver in place and keep the array's storage for the next batch.
             deliver(pending)
             pending.removeAll(keepingCapacity: true)
+            batchTaken()
             return
         }
         let batch = pending

@@ -37,6 +37,9 @@ package final class Subscriber: Hashable, @unchecked Sendable {
     package var batchMessages = 0
     /// The size of the last batch, to size the next one without regrowing.
     package var lastBatchBytes = 0
+    /// Bytes waiting in the outbox for this subscriber, counted for `LoopOutbox.round`.
+    package var queuedBytes = 0
+    package var queuedRound: UInt64 = 0
 
     // The connection's own loop only.
     package var connection: (any SubscriberConnection)?
