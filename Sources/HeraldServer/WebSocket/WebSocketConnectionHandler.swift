@@ -40,7 +40,10 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// Messages received and not yet handled: read bursts are handled a bounded number of
     /// messages per trip to the core, so that one client's requests cost its loop no more
     /// than that per round (CONTRACT §6); reads wait while any are left.
-    private var received = CircularBuffer<(payload: ByteBuffer, binary: Bool)>(initialCapacity: 1)
+    /// An array read from `nextReceived` rather than a ring: empty, it costs an idle
+    /// connection no allocation.
+    private var received: [(payload: ByteBuffer, binary: Bool)] = []
+    private var nextReceived = 0
     static let messagesPerBatch = 16
     /// The batch being made for the core.
     private var forCore: [CoreRequest] = []
@@ -230,9 +233,15 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// `execute`; the core's answer brings the next few.
     private func handleReceived(context: ChannelHandlerContext) {
         var handled = 0
-        while handled < Self.messagesPerBatch, state.phase == .open, let (payload, binary) = received.popFirst() {
+        while handled < Self.messagesPerBatch, state.phase == .open, nextReceived < received.count {
+            let (payload, binary) = received[nextReceived]
+            nextReceived += 1
             handled += 1
             request(payload, binary: binary, context: context)
+        }
+        if nextReceived == received.count || state.phase != .open {
+            received = []
+            nextReceived = 0
         }
         guard !forCore.isEmpty, !core.isStopping.load(ordering: .relaxed) else {
             forCore = []
