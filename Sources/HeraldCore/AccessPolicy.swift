@@ -21,8 +21,6 @@ package struct AccessPolicy: Sendable {
         self.origins = origins
     }
 
-    package var requiresTokens: Bool { keys != nil }
-
     /// `grants` nil: a connection without a token. A token holder's rights come from its
     /// claims alone.
     package func maySubscribe(to pattern: TopicPattern, grants: Grants?) -> Bool {

@@ -25,12 +25,13 @@ package final class Subscriber: Hashable, @unchecked Sendable {
     /// the core loop touches them, never re-entrantly.
     @exclusivity(unchecked) package var lastQueuedSeq: UInt64 = 0
     package var isAttached = false
-    /// The connection's token, nil without one. It changes only by a JSON-mode `auth` op.
+    /// The connection's token, nil without one; the same box as the connection's own. It
+    /// changes only by a JSON-mode `auth` op.
+    package var token: BoxedGrants?
     package var grants: Grants? {
         get { token?.grants }
         set { token = newValue.map(BoxedGrants.init) }
     }
-    private var token: BoxedGrants?
     /// Small frames queued in the current batch, copied into one buffer (see LoopOutbox).
     /// nil between batches, so that an idle subscriber holds no buffer.
     package var batch: ByteBuffer?

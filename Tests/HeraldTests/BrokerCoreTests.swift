@@ -21,26 +21,13 @@ import Topics
         core = BrokerCore(loop: loop, outboxes: [LoopOutbox(loop: loop)], settings: settings)
     }
 
-    func connect(raw pattern: String? = nil) -> (Subscriber, RecordingConnection) {
-        let subscriber = Subscriber(wireForm: WireForm(mode: pattern == nil ? .json : .raw, deflateWindowBits: 0), outbox: core.outboxes[0])
-        let connection = RecordingConnection()
-        subscriber.connection = connection
-        core.attach(subscriber, handshake: ByteBuffer(string: "101"), rawPattern: pattern.map { try! TopicPattern($0) })
-        loop.run()
-        connection.clear()
-        return (subscriber, connection)
-    }
+    func connect(raw pattern: String? = nil) -> (Subscriber, RecordingConnection) { core.attachRecorded(on: loop, raw: pattern) }
 
-    func send(_ json: String, from subscriber: Subscriber) {
-        core.handle(ClientRequest.parse(ByteBuffer(string: json)), from: subscriber)
-        loop.run()
-    }
+    func send(_ json: String, from subscriber: Subscriber) { core.send(json, from: subscriber, on: loop) }
 
     @discardableResult
     func publish(_ topic: String, _ payload: String, retain: Bool = false, binary: Bool = false) -> BrokerCore.PublishResult {
-        let result = core.publish(topic: try! TopicName(topic), payload: ByteBuffer(string: payload), retain: retain, binary: binary)
-        loop.run()
-        return result
+        core.publish(topic, payload, retain: retain, binary: binary, on: loop)
     }
 
     func payloads(_ connection: RecordingConnection) -> [String] { connection.messages.map(\.payload) }
@@ -68,11 +55,7 @@ import Topics
     /// Retained messages follow the 101 in the same turn; `connect` clears them, so look
     /// before clearing.
     func connectRawAfterHandshake(_ pattern: String) -> (Subscriber, RecordingConnection) {
-        let subscriber = Subscriber(wireForm: WireForm(mode: .raw, deflateWindowBits: 0), outbox: core.outboxes[0])
-        let connection = RecordingConnection()
-        subscriber.connection = connection
-        core.attach(subscriber, handshake: ByteBuffer(string: "101"), rawPattern: try! TopicPattern(pattern))
-        loop.run()
+        let (subscriber, connection) = core.attachRecorded(on: loop, raw: pattern, keepingDeliveries: true)
         guard case .handshake? = connection.deliveries.first else {
             Issue.record("the 101 must come first")
             return (subscriber, connection)
@@ -180,21 +163,9 @@ import Topics
         Grants(subject: nil, subscribe: subscribe.map { try! TopicPattern($0) }, publish: publish.map { try! TopicPattern($0) })
     }
 
-    func connect(grants: Grants?) -> (Subscriber, RecordingConnection) {
-        let subscriber = Subscriber(wireForm: WireForm(mode: .json, deflateWindowBits: 0), outbox: core.outboxes[0])
-        subscriber.grants = grants
-        let connection = RecordingConnection()
-        subscriber.connection = connection
-        core.attach(subscriber, handshake: ByteBuffer(string: "101"), rawPattern: nil)
-        loop.run()
-        connection.clear()
-        return (subscriber, connection)
-    }
+    func connect(grants: Grants?) -> (Subscriber, RecordingConnection) { core.attachRecorded(on: loop, grants: grants) }
 
-    func send(_ json: String, from subscriber: Subscriber) {
-        core.handle(ClientRequest.parse(ByteBuffer(string: json)), from: subscriber)
-        loop.run()
-    }
+    func send(_ json: String, from subscriber: Subscriber) { core.send(json, from: subscriber, on: loop) }
 
     func lastReply(_ connection: RecordingConnection) -> String { connection.messages.last?.payload ?? "" }
 
@@ -253,20 +224,9 @@ import Topics
         core = BrokerCore(loop: loop, outboxes: [LoopOutbox(loop: loop)], settings: settings)
     }
 
-    func connect() -> (Subscriber, RecordingConnection) {
-        let subscriber = Subscriber(wireForm: WireForm(mode: .json, deflateWindowBits: 0), outbox: core.outboxes[0])
-        let connection = RecordingConnection()
-        subscriber.connection = connection
-        core.attach(subscriber, handshake: ByteBuffer(string: "101"), rawPattern: nil)
-        loop.run()
-        connection.clear()
-        return (subscriber, connection)
-    }
+    func connect() -> (Subscriber, RecordingConnection) { core.attachRecorded(on: loop) }
 
-    func publish(_ topic: String, _ payload: String, retain: Bool = false) {
-        _ = core.publish(topic: try! TopicName(topic), payload: ByteBuffer(string: payload), retain: retain)
-        loop.run()
-    }
+    func publish(_ topic: String, _ payload: String, retain: Bool = false) { core.publish(topic, payload, retain: retain, on: loop) }
 
     /// What one turn sent: messages in the `.frames` deliveries since the last pause.
     func pulls(_ subscriber: Subscriber, _ connection: RecordingConnection) -> Int {

@@ -139,13 +139,15 @@ def broker():
 class RawWebSocket:
     """A WebSocket client that sends exactly the bytes a test asks for."""
 
-    def __init__(self, port, path="/ws", extensions=None, timeout=10):
+    def __init__(self, port, path="/ws", extensions=None, timeout=10, headers=()):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         key = base64.b64encode(os.urandom(16)).decode()
         request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n")
         if extensions:
             request += f"Sec-WebSocket-Extensions: {extensions}\r\n"
+        for name, value in headers:
+            request += f"{name}: {value}\r\n"
         self.sock.sendall((request + "\r\n").encode())
         self.buffer = b""
         while b"\r\n\r\n" not in self.buffer:

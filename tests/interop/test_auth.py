@@ -77,24 +77,8 @@ class WS(RawWebSocket):
     """RawWebSocket with the request headers a test chooses (Origin, Authorization)."""
 
     def __init__(self, port, path="/ws", origin=None, bearer=None, timeout=10):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        key = base64.b64encode(os.urandom(16)).decode()
-        request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n")
-        if origin:
-            request += f"Origin: {origin}\r\n"
-        if bearer:
-            request += f"Authorization: Bearer {bearer}\r\n"
-        self.sock.sendall((request + "\r\n").encode())
-        self.buffer = b""
-        while b"\r\n\r\n" not in self.buffer:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise EOFError(self.buffer)
-            self.buffer += chunk
-        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        self.response = head.decode()
-        assert self.response.startswith("HTTP/1.1 101"), self.response
+        headers = ([("Origin", origin)] if origin else []) + ([("Authorization", f"Bearer {bearer}")] if bearer else [])
+        super().__init__(port, path, timeout=timeout, headers=headers)
 
     def op(self, **fields):
         """Sends one JSON op and returns the next JSON object that is not a message."""

@@ -23,7 +23,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
     private var timeout: Scheduled<Void>?
     private var answered = false
     /// The verified token of an upgrade that passed the access checks.
-    private var grants: Grants?
+    private var token: BoxedGrants?
 
     private var logger: Logger { listener.logger }
 
@@ -71,7 +71,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
                 let policy = listener.core.policy.current
                 switch HandshakeAccess.decide(route: route, uri: head.uri, headers: head.headers, policy: policy, now: WallClock.now()) {
                 case .allow(let grants):
-                    self.grants = grants
+                    self.token = grants.map(BoxedGrants.init)
                     self.decision = decision
                 case .refuse(let status, let headers, let reason, let isAuthFailure):
                     if isAuthFailure {
@@ -116,7 +116,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
             deflateWindowBits: UInt8(deflate?.serverMaxWindowBits ?? 0)
         )
         let subscriber = Subscriber(wireForm: form, outbox: services.outbox)
-        subscriber.grants = grants
+        subscriber.token = token
         let rawPattern: TopicPattern? = if case .raw(let pattern) = route { pattern } else { nil }
         let response = HTTPResponse.switchingProtocols(accept: accept, extensions: deflate?.responseHeaderValue, allocator: context.channel.allocator)
         let pipeline = context.pipeline.syncOperations
@@ -126,7 +126,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
                 ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: listener.settings.maxFrameBytes)),
                 WebSocketConnectionHandler(
                     subscriber: subscriber, core: listener.core, services: services, route: route,
-                    compressed: deflate != nil, grants: grants
+                    compressed: deflate != nil, token: token
                 ),
             ])
             // Removing the HTTP decoder last forwards any bytes it holds to the frame decoder.

@@ -59,8 +59,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     private var grants: Grants? { token?.grants }
 
     init(subscriber: Subscriber, core: BrokerCore, services: LoopServices, route: HandshakeDecision.Route, compressed: Bool,
-         grants: Grants?) {
-        self.token = grants.map(BoxedGrants.init)
+         token: BoxedGrants?) {
+        self.token = token
         self.subscriber = subscriber
         self.core = core
         self.services = services
@@ -74,7 +74,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             policy: settings.slowConsumer == .drop ? .drop : .disconnect,
             now: .now()
         )
-        state.tokenExpiry = Self.deadline(forExpiry: grants?.expiresAt)
+        state.tokenExpiry = Self.deadline(forExpiry: token?.grants.expiresAt)
     }
 
     /// A token's `exp` (wall-clock seconds) as a deadline on the monotonic clock the sweep reads.
@@ -418,9 +418,4 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             sendClose(code: CloseCode.tokenExpired, reason: "token expired", context: context)
         }
     }
-}
-
-extension TimeAmount {
-    /// Settings hold seconds as `Double`; NIO counts nanoseconds.
-    static func seconds(_ value: Double) -> TimeAmount { .nanoseconds(Int64(value * 1e9)) }
 }
