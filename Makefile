@@ -6,7 +6,8 @@ PY      := $(VENV)/bin/python
 HERALD_DEBUG   := .build/debug/herald
 HERALD_RELEASE := .build/release/herald
 
-.PHONY: all build release run test test-swift test-interop deps venv browser tools fuzz bench benchmarks bench-compare clean
+.PHONY: all build release run test test-swift test-interop deps venv browser tools fuzz bench benchmarks bench-compare clean \
+        release-static install uninstall deb
 
 all: build
 
@@ -94,3 +95,85 @@ bench-compare: release venv
 
 clean:
 	rm -rf .build .build-* $(VENV) fuzz-out
+
+# Installing (README "Installing as a service"). `make install` builds herald with the Swift
+# runtime linked in (--static-swift-stdlib), so it runs where no Swift toolchain is; it
+# needs only libc and zlib. The unit goes to $(PREFIX)/lib/systemd/system, which systemd
+# searches for /usr and /usr/local (pass UNITDIR=/etc/systemd/system for another PREFIX);
+# the config always to /etc/herald, and an existing one is kept.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+CONFDIR ?= /etc/herald
+
+release-static: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product herald
+
+install: release-static
+	install -D -m 0755 -s $(HERALD_RELEASE) $(DESTDIR)$(BINDIR)/herald
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed 's|@PREFIX@|$(PREFIX)|g' packaging/herald.service > $(DESTDIR)$(UNITDIR)/herald.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/herald.service
+	@if [ -e $(DESTDIR)$(CONFDIR)/herald.toml ]; then \
+	  echo "keeping $(DESTDIR)$(CONFDIR)/herald.toml (the new defaults are in packaging/herald.toml)"; \
+	else \
+	  install -D -m 0644 packaging/herald.toml $(DESTDIR)$(CONFDIR)/herald.toml; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	  systemctl daemon-reload; echo "start it with: systemctl enable --now herald"; \
+	fi
+
+# The config file stays (like `apt remove`); delete $(CONFDIR) by hand to purge it.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/herald $(DESTDIR)$(UNITDIR)/herald.service
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+
+# A Debian package of the same files with PREFIX=/usr: $(DEB_OUT)/herald_<version>_<arch>.deb.
+# Depends names the packages of the libraries the binary loads (libc6, zlib1g, and the
+# C++ runtime that the Swift runtime uses), found with ldd and dpkg -S.
+HERALD_VERSION ?= $(shell sed -n 's/.*static let version = "\([^"]*\)".*/\1/p' Sources/herald/Herald.swift)
+DEB_ARCH       ?= $(shell dpkg --print-architecture)
+DEB_MAINTAINER ?= herald maintainers <herald@localhost>
+DEB_OUT        ?= .build
+DEB_STAGE      := .build/deb-staging
+
+deb: release-static
+	rm -rf $(DEB_STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEB_STAGE)) PREFIX=/usr
+	install -d -m 0755 $(DEB_STAGE)/DEBIAN $(DEB_STAGE)/usr/share/doc/herald
+	install -m 0644 README.md $(DEB_STAGE)/usr/share/doc/herald/README.md
+	echo /etc/herald/herald.toml > $(DEB_STAGE)/DEBIAN/conffiles
+	printf '%s\n' '#!/bin/sh' 'set -e' \
+	  'if [ "$$1" = configure ] && [ -d /run/systemd/system ]; then' \
+	  '  systemctl daemon-reload || true' \
+	  '  if [ -n "$$2" ]; then systemctl try-restart herald.service || true; fi' \
+	  'fi' > $(DEB_STAGE)/DEBIAN/postinst
+	printf '%s\n' '#!/bin/sh' 'set -e' \
+	  'if [ "$$1" = remove ] && [ -d /run/systemd/system ]; then systemctl stop herald.service || true; fi' \
+	  > $(DEB_STAGE)/DEBIAN/prerm
+	printf '%s\n' '#!/bin/sh' 'set -e' \
+	  'if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi' \
+	  > $(DEB_STAGE)/DEBIAN/postrm
+	chmod 0755 $(DEB_STAGE)/DEBIAN/postinst $(DEB_STAGE)/DEBIAN/prerm $(DEB_STAGE)/DEBIAN/postrm
+	glibc=$$(objdump -T $(DEB_STAGE)/usr/bin/herald | grep -o 'GLIBC_[0-9.]*' | cut -d_ -f2 | sort -uV | tail -n1); \
+	depends=$$(for lib in $$(ldd $(DEB_STAGE)/usr/bin/herald | awk '$$2 == "=>" && $$3 ~ /^\// { print $$3 }'); do \
+	    dpkg -S "$$lib" 2>/dev/null || dpkg -S "/usr$$lib" 2>/dev/null || dpkg -S "$${lib#/usr}"; \
+	  done | cut -d: -f1 | sort -u | sed "s/^libc6\$$/libc6 (>= $$glibc)/" | paste -sd, - | sed 's/,/, /g'); \
+	case "$$depends" in *libc6*) ;; *) echo "cannot work out Depends: '$$depends'" >&2; exit 1;; esac; \
+	{ echo "Package: herald"; \
+	  echo "Version: $(HERALD_VERSION)"; \
+	  echo "Architecture: $(DEB_ARCH)"; \
+	  echo "Maintainer: $(DEB_MAINTAINER)"; \
+	  echo "Installed-Size: $$(du -sk --exclude=DEBIAN $(DEB_STAGE) | cut -f1)"; \
+	  echo "Depends: $$depends"; \
+	  echo "Section: net"; \
+	  echo "Priority: optional"; \
+	  echo "Description: push-notification broker over WebSocket"; \
+	  echo " herald fans messages that local services publish on a Unix socket out to"; \
+	  echo " WebSocket and server-sent-event subscribers by topic, with retained"; \
+	  echo " messages, history resume, token access control and TLS. Runs as the"; \
+	  echo " systemd service herald.service, configured in /etc/herald/herald.toml."; \
+	} > $(DEB_STAGE)/DEBIAN/control
+	install -d $(DEB_OUT)
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_STAGE) $(DEB_OUT)/herald_$(HERALD_VERSION)_$(DEB_ARCH).deb

@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -33,7 +35,7 @@ let package = Package(
         ),
         .target(name: "CMallocTuning"),
         // Pure logic: no sockets, no threads.
-        .target(name: "Topics"),
+        .target(name: "Topics", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "Deflate", dependencies: ["CZlib", nio("NIOCore")]),
         .target(
             name: "HeraldWire",
@@ -71,6 +73,7 @@ let package = Package(
                 nio("NIOCore"), nio("NIOConcurrencyHelpers"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(

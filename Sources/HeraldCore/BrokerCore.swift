@@ -32,9 +32,10 @@ package final class BrokerCore: @unchecked Sendable {
     private(set) var seq: UInt64 = 0
     private var index = SubscriptionIndex<Subscriber>()
     var history: MessageHistory<PublishedMessage>
-    var retained = RetainedMessages<PublishedMessage>()
+    var retained: RetainedMessages<PublishedMessage>
     private var attached: Set<Subscriber> = []
     private var sendScheduled = false
+    private var expirySweep: RepeatedTask?
     private var waitingPublishers: [() -> Void] = []
     package private(set) var isShuttingDown = false
     /// Set when the loops are about to stop: connections stop handing work to the core.
@@ -56,7 +57,11 @@ package final class BrokerCore: @unchecked Sendable {
         self.settings = settings
         self.policy = AccessPolicyStore(policy ?? AccessPolicy(allowClientPublish: settings.allowClientPublish))
         self.encoder = FrameEncoder(compressionThreshold: settings.compressionThreshold, memoryLevel: settings.deflateMemoryLevel)
-        self.history = MessageHistory(capacityPerTopic: settings.historyPerTopic)
+        self.history = MessageHistory(
+            capacityPerTopic: settings.historyPerTopic, maxBytes: settings.maxHistoryBytes,
+            ttl: UInt64(settings.historyTTLSeconds * 1e9)
+        )
+        self.retained = RetainedMessages(maxBytes: settings.maxRetainedBytes)
         var generator = SystemRandomNumberGenerator()
         self.epoch = String(generator.next() as UInt64, radix: 16)
         for outbox in outboxes {
@@ -96,12 +101,41 @@ package final class BrokerCore: @unchecked Sendable {
 
     // MARK: Publishing
 
+    /// A publish the broker refuses without giving it a seq.
+    package enum PublishRefusal: Error, Equatable {
+        /// `--max-retained-bytes` reached and the topic holds no retained message.
+        case retainedFull
+        case shuttingDown
+
+        package var code: String {
+            switch self {
+            case .retainedFull: "retained_full"
+            case .shuttingDown: "shutting_down"
+            }
+        }
+
+        package var message: String {
+            switch self {
+            case .retainedFull: "retained messages are at --max-retained-bytes"
+            case .shuttingDown: "the broker is stopping"
+            }
+        }
+    }
+
+    /// Every publishing path comes here: the refusals of CONTRACT §1 and §6, then `publish`.
+    package func accept(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool = false) -> Result<PublishResult, PublishRefusal> {
+        if isShuttingDown { return .failure(.shuttingDown) }
+        if retain && retained.refuses(topic, size: payload.readableBytes) { return .failure(.retainedFull) }
+        return .success(publish(topic: topic, payload: payload, retain: retain, binary: binary))
+    }
+
     /// `binary`: the publisher marked the payload binary, so it is never sent as text.
     package func publish(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool = false) -> PublishResult {
         loop.assertInEventLoop()
         seq += 1
         let message = PublishedMessage(topic: topic, seq: seq, payload: payload, binary: binary)
-        history.append(message)
+        let acceptedAt = NIODeadline.now().uptimeNanoseconds
+        history.append(message, now: acceptedAt)
         if retain { retained.record(message) }
         var deliveries = 0
         let seq = self.seq
@@ -121,7 +155,7 @@ package final class BrokerCore: @unchecked Sendable {
             if let replay = subscriber.replay {
                 hold(lastFrame!, in: replay, for: subscriber)
             } else {
-                subscriber.outbox.enqueue(frame: lastFrame!, to: subscriber)
+                subscriber.outbox.enqueue(frame: lastFrame!, to: subscriber, acceptedAt: acceptedAt)
             }
         }
         published += 1
@@ -164,6 +198,11 @@ package final class BrokerCore: @unchecked Sendable {
             }
             guard policy.current.mayPublish(to: topic, grants: subscriber.grants) else {
                 refuse(subscriber, id: request.id, "publishing to '\(topic)' is not allowed")
+                return
+            }
+            if isShuttingDown || (retain && retained.refuses(topic, size: payload.readableBytes)) {
+                let refusal: PublishRefusal = isShuttingDown ? .shuttingDown : .retainedFull
+                reply(ServerReply.error(id: request.id, code: refusal.code, message: refusal.message), to: subscriber)
                 return
             }
             // The reply is queued before the message itself reaches the sender's own
@@ -222,6 +261,8 @@ package final class BrokerCore: @unchecked Sendable {
             return
         }
         if let earlier, earlier <= from { return }  // this pattern already sent everything above `since`
+        // Topics forgotten altogether (TTL, byte cap) cannot be named: one null gap for them.
+        if sameEpoch, history.forgottenThrough > from { reply(ServerReply.gap(topic: nil, since: from), to: subscriber) }
         startReplay(of: pattern, from: .history(reportsGaps: sameEpoch), since: from, coveredAbove: earlier, for: subscriber)
     }
 
@@ -291,22 +332,45 @@ package final class BrokerCore: @unchecked Sendable {
         for resume in resumed { resume() }
     }
 
+    // MARK: Memory bounds
+
+    /// Drops the history of topics quiet for `--history-ttl`, checking a few times per TTL
+    /// and at least every second; only topics filed as due are looked at.
+    package func startExpirySweep() {
+        guard settings.historyTTLSeconds > 0, settings.historyPerTopic > 0, expirySweep == nil else { return }
+        let interval = TimeAmount.nanoseconds(Int64(min(1, max(0.01, settings.historyTTLSeconds / 4)) * 1e9))
+        expirySweep = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [unowned self] _ in
+            history.expire(now: NIODeadline.now().uptimeNanoseconds)
+        }
+    }
+
     // MARK: Stats and shutdown
 
-    package func statsJSON() -> String {
+    package func stats() -> BrokerStats {
         loop.assertInEventLoop()
         let counters = outboxes.map(\.counters)
-        func sum(_ field: (LoopCounters) -> Int) -> Int { counters.reduce(0) { $0 + field($1) } }
-        let topics = settings.historyPerTopic > 0 ? history.topicsHoldingMessages : retained.count
-        return """
-            {"connections":\(sum { $0.connections.load(ordering: .relaxed) }),"publishers":\(publishers),\
-            "subscriptions":\(index.count),"topics":\(topics),"published":\(published),"delivered":\(delivered),\
-            "dropped":\(sum { $0.dropped.load(ordering: .relaxed) }),\
-            "slow_disconnects":\(sum { $0.slowDisconnects.load(ordering: .relaxed) }),\
-            "bytes_out":\(sum { $0.bytesOut.load(ordering: .relaxed) }),\
-            "auth_failures":\(sum { $0.authFailures.load(ordering: .relaxed) }),"epoch":"\(epoch)","seq":\(seq)}
-            """
+        func sum(_ field: (LoopCounters) -> ManagedAtomic<Int>) -> Int { counters.reduce(0) { $0 + field($1).load(ordering: .relaxed) } }
+        var stats = BrokerStats()
+        stats.webSocketConnections = sum(\.connections)
+        stats.sseConnections = sum(\.sseConnections)
+        stats.publishers = publishers
+        stats.subscriptions = index.count
+        stats.topics = settings.historyPerTopic > 0 ? history.topicsHoldingMessages : retained.count
+        stats.published = published
+        stats.delivered = delivered
+        stats.dropped = sum(\.dropped)
+        stats.conflated = sum(\.conflated)
+        stats.slowDisconnects = sum(\.slowDisconnects)
+        stats.bytesOut = sum(\.bytesOut)
+        stats.authFailures = sum(\.authFailures)
+        stats.historyBytes = history.payloadBytes
+        stats.retainedBytes = retained.payloadBytes
+        stats.epoch = epoch
+        stats.seq = seq
+        return stats
     }
+
+    package func statsJSON() -> String { stats().json }
 
     /// Queues a 1001 close behind whatever each connection already has queued.
     package func beginShutdown() {

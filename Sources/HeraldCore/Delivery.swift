@@ -4,8 +4,9 @@ import NIOCore
 package enum Delivery: Sendable {
     /// The 101 response: sent before anything else, and it opens the connection for reading.
     case handshake(ByteBuffer)
-    /// Whole frames, ready for the wire: `messages` of them, for slow-consumer accounting.
-    case frames(ByteBuffer, messages: Int)
+    /// Whole frames, ready for the wire: `messages` of them, for slow-consumer accounting;
+    /// `live` says which of them are fresh publishes, for the delivery-time histogram.
+    case frames(ByteBuffer, messages: Int, live: LiveMessages = .none)
     /// Send what is queued, then close with this code (shutdown).
     case close(UInt16)
     /// A replay chunk ended: ask the core for the next one once the connection has drained.
@@ -20,4 +21,20 @@ package enum Delivery: Sendable {
 package protocol SubscriberConnection: AnyObject {
     /// Called on the connection's loop, in the order the core queued the deliveries.
     func deliver(_ delivery: Delivery)
+}
+
+/// The fresh publishes in a batch of frames and when the oldest of them was accepted
+/// (uptime nanoseconds): what `herald_delivery_seconds` observes when the batch is written.
+/// One stamp per batch, not per message, so that a batch costs one clock read however many
+/// messages it carries; each of them is observed at the oldest one's age, an upper bound.
+package struct LiveMessages: Sendable, Equatable {
+    package var count: Int
+    package var acceptedAt: UInt64
+
+    package static let none = LiveMessages(count: 0, acceptedAt: 0)
+
+    package init(count: Int, acceptedAt: UInt64) {
+        self.count = count
+        self.acceptedAt = acceptedAt
+    }
 }

@@ -48,13 +48,19 @@ package final class LoopOutbox: @unchecked Sendable {
     /// Bytes written and messages dropped since the counters were last published.
     package var bytesOutSinceBatch = 0
     package var droppedSinceBatch = 0
+    package var deliveryTimes = DeliveryHistogram()
+    /// The HTTP status answered to each WebSocket or SSE request on this loop.
+    package var handshakeStatuses: [Int: Int] = [:]
+    /// When the batch being handed out was written, read once per batch on first use.
+    private var batchWrittenAt: UInt64 = 0
 
     package init(loop: any EventLoop) {
         self.loop = loop
     }
 
-    /// Core loop: queue one frame for `subscriber`.
-    package func enqueue(frame: ByteBuffer, to subscriber: Subscriber) {
+    /// Core loop: queue one frame for `subscriber`; `acceptedAt` (uptime nanoseconds) marks
+    /// a fresh publish, 0 a reply or a replayed message.
+    package func enqueue(frame: ByteBuffer, to subscriber: Subscriber, acceptedAt: UInt64 = 0) {
         queuedBytes += frame.readableBytes
         if subscriber.queuedRound != round {
             subscriber.queuedRound = round
@@ -64,8 +70,12 @@ package final class LoopOutbox: @unchecked Sendable {
         if subscriber.queuedBytes > subscriberLimit { overfull = true }
         guard frame.readableBytes <= Self.coalesceLimit else {
             closeBatch(of: subscriber)
-            append(subscriber, .frames(frame, messages: 1))
+            append(subscriber, .frames(frame, messages: 1, live: LiveMessages(count: acceptedAt == 0 ? 0 : 1, acceptedAt: acceptedAt)))
             return
+        }
+        if acceptedAt != 0 {
+            if subscriber.batchLive == 0 { subscriber.batchAcceptedAt = acceptedAt }
+            subscriber.batchLive += 1
         }
         switch subscriber.batchMessages {
         case 0:
@@ -98,8 +108,10 @@ package final class LoopOutbox: @unchecked Sendable {
         guard let batch = subscriber.batch else { return }
         subscriber.batch = nil
         subscriber.lastBatchBytes = batch.readableBytes
-        append(subscriber, .frames(batch, messages: subscriber.batchMessages))
+        append(subscriber, .frames(batch, messages: subscriber.batchMessages,
+                                   live: LiveMessages(count: Int(subscriber.batchLive), acceptedAt: subscriber.batchAcceptedAt)))
         subscriber.batchMessages = 0
+        subscriber.batchLive = 0
     }
 
     /// Core loop: hand everything queued to the loop, unless a batch is still on its way.
@@ -134,11 +146,20 @@ package final class LoopOutbox: @unchecked Sendable {
 
     /// This loop: hand a batch to its connections, then let the server flush them.
     private func deliver(_ batch: [(Subscriber, Delivery)]) {
+        batchWrittenAt = 0
         for (subscriber, delivery) in batch {
             subscriber.connection?.deliver(delivery)
         }
         afterBatch()
         publishCounters()
+    }
+
+    /// This loop: a connection wrote `live` fresh publishes to its socket.
+    package func observeWritten(_ live: LiveMessages) {
+        guard live.count > 0 else { return }
+        if batchWrittenAt == 0 { batchWrittenAt = NIODeadline.now().uptimeNanoseconds }
+        let written = max(batchWrittenAt, live.acceptedAt)
+        deliveryTimes.observe(written - live.acceptedAt, times: live.count)
     }
 
     /// This loop: move what the loop counted locally into the atomics STATS reads.

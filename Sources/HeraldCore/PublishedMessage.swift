@@ -22,4 +22,5 @@ package final class PublishedMessage: StoredMessage {
     }
 
     package var payloadIsEmpty: Bool { payload.readableBytes == 0 }
+    package var payloadByteCount: Int { payload.readableBytes }
 }

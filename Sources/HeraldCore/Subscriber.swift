@@ -36,6 +36,9 @@ package final class Subscriber: Hashable, @unchecked Sendable {
     /// nil between batches, so that an idle subscriber holds no buffer.
     package var batch: ByteBuffer?
     package var batchMessages = 0
+    /// Fresh publishes among them, and when the first was accepted (`LiveMessages`).
+    package var batchLive: Int32 = 0
+    package var batchAcceptedAt: UInt64 = 0
     /// The size of the last batch, to size the next one without regrowing.
     package var lastBatchBytes = 0
     /// Bytes waiting in the outbox for this subscriber, counted for `LoopOutbox.round`.

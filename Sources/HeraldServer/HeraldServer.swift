@@ -72,6 +72,7 @@ public final class HeraldServer: Sendable {
         }
         let core = BrokerCore(loop: loops.coreLoop, outboxes: outboxes, settings: settings, policy: policy, logger: logger)
         let listener = ListenerContext(core: core, services: services, settings: settings, tls: tls, logger: logger)
+        try await core.loop.submit { core.startExpirySweep() }.get()
         do {
             let publisherChannel = try await ServerBootstrap(group: core.loop)
                 .serverChannelOption(.backlog, value: 256)
@@ -81,8 +82,11 @@ public final class HeraldServer: Sendable {
                 // Replies a publisher has not read count against its budget (CONTRACT §6).
                 .childChannelOption(.writeBufferWaterMark, value: .init(low: max(settings.maxPendingBytes / 2, 1), high: max(settings.maxPendingBytes, 2)))
                 .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(PublisherHandler(core: core))
+                    // Both kinds of publisher count in STATS `publishers` (CONTRACT §9).
+                    core.publishers += 1
+                    channel.closeFuture.whenComplete { _ in core.publishers -= 1 }
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(PublisherProtocolSniffer(core: core, metrics: listener.metrics))
                     }
                 }
                 .bind(unixDomainSocketPath: settings.socketPath, cleanupExistingSocketFile: false)

@@ -11,6 +11,7 @@ import NIOSSL
 /// `--max-connections`, and what the handshake needs to hand a connection to the core.
 final class ListenerContext: Sendable {
     let core: BrokerCore
+    let metrics: MetricsEndpoint
     let logger: Logger
     let negotiator: DeflateNegotiator?
     /// Connections in their HTTP handshake (`--max-handshakes`); WebSocket connections are
@@ -33,6 +34,7 @@ final class ListenerContext: Sendable {
 
     init(core: BrokerCore, services: [LoopServices], settings: Settings, tls: NIOSSLContext?, logger: Logger) {
         self.core = core
+        self.metrics = MetricsEndpoint(core: core)
         self.tls = NIOLockedValueBox(tls)
         self.logger = logger
         self.settings = settings

@@ -16,6 +16,12 @@ public struct Settings: Sendable, Equatable {
     /// Event-loop threads; the first also owns the broker's shared state.
     public var threads = Settings.onlineProcessorCount
     public var historyPerTopic = 100
+    public var maxHistoryBytes = 64 << 20
+    public var historyTTLSeconds = 3600.0
+    public var maxRetainedBytes = 64 << 20
+    /// Patterns whose topics a lagging subscriber conflates to the newest message (CONTRACT §11).
+    public var keepLatest: [TopicPattern] = []
+    public var metrics = false
     public var compression = true
     public var compressionThreshold = 64
     public var deflateWindowBits = 15

@@ -4,20 +4,36 @@ public struct RetainedMessages<Message: StoredMessage> {
     private var tree = TopicTree<Message>()
     private var log = SeqLog<Message>()
 
-    public init() {}
+    /// Payload bytes past which a topic holding none may not start holding one (CONTRACT §6).
+    public let maxBytes: Int
+    public private(set) var payloadBytes = 0
+
+    public init(maxBytes: Int = .max) {
+        self.maxBytes = maxBytes
+    }
 
     /// The number of topics holding a retained message.
     public var count: Int { tree.count }
 
+    /// Whether recording a retained message of `size` bytes on `topic` would be refused:
+    /// only a new retained topic past the cap is; replacing and clearing always work.
+    public func refuses(_ topic: TopicName, size: Int) -> Bool {
+        size > 0 && payloadBytes + size > maxBytes && tree[topic] == nil
+    }
+
     /// Makes `message` the retained message of its topic, or clears it when the payload is
     /// empty.
     public mutating func record(_ message: Message) {
-        if let previous = tree[message.topic] { log.remove(seq: previous.seq) }
+        if let previous = tree[message.topic] {
+            log.remove(seq: previous.seq)
+            payloadBytes -= previous.payloadByteCount
+        }
         if message.payloadIsEmpty {
             tree[message.topic] = nil
         } else {
             tree[message.topic] = message
             log.append(message)
+            payloadBytes += message.payloadByteCount
         }
     }
 

@@ -13,6 +13,9 @@ struct SeqLog<Message: StoredMessage> {
 
     var count: Int { entries.count - start - holes }
 
+    /// The oldest message held: holes at the front never stay.
+    var first: Message? { start < entries.count ? entries[start].message : nil }
+
     /// `message.seq` must be above every seq appended before.
     mutating func append(_ message: Message) {
         entries.append((message.seq, message))

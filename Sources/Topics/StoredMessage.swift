@@ -6,4 +6,6 @@ public protocol StoredMessage {
     var seq: UInt64 { get }
     /// A retain publish with an empty payload clears the topic's retained message.
     var payloadIsEmpty: Bool { get }
+    /// What the message counts against `--max-history-bytes` and `--max-retained-bytes`.
+    var payloadByteCount: Int { get }
 }

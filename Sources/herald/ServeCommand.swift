@@ -49,6 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logger.info("settings in force", metadata: Logger.Metadata(uniqueKeysWithValues: settings.summary.map { ($0.name, "\($0.value)") }))
         printFlushed(server.readyLine)
+        SystemdNotifier.notify("READY=1")
         while await signals.wait() == SIGHUP {
             logger.info("SIGHUP: reloading")
             do {
@@ -59,6 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.error("reload refused, settings unchanged", metadata: ["reason": "\(error)"])
             }
         }
+        SystemdNotifier.notify("STOPPING=1")
         await server.shutdown()
     }
 

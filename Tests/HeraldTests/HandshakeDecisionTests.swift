@@ -27,6 +27,7 @@ import Testing
         case .health: 200
         case .reject(let status, _, _): status.code
         case .upgrade: 101
+        case .publish, .metrics, .sse: nil
         }
     }
 

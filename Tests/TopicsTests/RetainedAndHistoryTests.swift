@@ -7,6 +7,7 @@ struct Note: StoredMessage, Equatable {
     var seq: UInt64
     var text: String
     var payloadIsEmpty: Bool { text.isEmpty }
+    var payloadByteCount: Int { text.utf8.count }
 
     init(_ topic: String, _ seq: UInt64, _ text: String = "x") {
         self.topic = try! TopicName(topic)

@@ -24,6 +24,8 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
     private var answered = false
     /// The verified token of an upgrade that passed the access checks.
     private var token: BoxedGrants?
+    /// A `POST /publish/{topic}` that passed the checks and is reading its body.
+    private var publishRequest: PublishHTTPRequest?
 
     private var logger: Logger { listener.logger }
 
@@ -62,6 +64,12 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
             case .health:
                 let body = head.method == .HEAD ? "" : "ok"
                 answer(HTTPResponse.make(.ok, body: body, allocator: context.channel.allocator), context: context)
+            case .metrics:
+                serveMetrics(context: context)
+            case .publish:
+                startPublish(head, context: context)
+            case .sse:
+                respond(.notFound, message: "server-sent events are not served yet", context: context)
             case .reject(let status, let headers, let message):
                 respond(status, headers: headers, message: message, context: context)
             case .upgrade where listener.openWebSockets >= listener.connectionLimit:
@@ -80,11 +88,13 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
                     respond(status, headers: headers, message: reason, context: context)
                 }
             }
-        case .body:
-            break
+        case .body(var chunk):
+            publishRequest?.receive(&chunk)
         case .end:
             if case .upgrade(let route, let accept, let deflate) = decision {
                 upgrade(route: route, accept: accept, deflate: deflate, context: context)
+            } else if let publishRequest {
+                finishPublish(publishRequest, context: context)
             }
         }
     }
@@ -94,7 +104,103 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
         respond(.badRequest, message: "malformed HTTP request", context: context)
     }
 
+    // MARK: Plain HTTP on the listener
+
+    private func serveMetrics(context: ChannelHandlerContext) {
+        guard listener.settings.metrics else {
+            respond(.notFound, message: "metrics are served here only with --metrics (always on the Unix socket)", context: context)
+            return
+        }
+        answered = true
+        handshakeEnded()
+        let metrics = listener.metrics
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        listener.core.loop.flatSubmit { metrics.render() }.hop(to: context.eventLoop).whenComplete { result in
+            let (handler, context) = loopBound.value
+            let answer: HTTPAnswer = switch result {
+            case .success(let text): .metrics(text)
+            case .failure: .error(.serviceUnavailable, "unavailable", "the broker is stopping")
+            }
+            handler.answer(answer.closingResponse(), context: context)
+        }
+    }
+
+    /// CONTRACT §9: only with access control on, for a token whose `publish` claim allows
+    /// the topic; the origin check of §7 applies first, as for a handshake.
+    private func startPublish(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let policy = listener.core.policy.current
+        guard let keys = policy.keys else {
+            respond(.notFound, message: "publishing over HTTP here needs access control (--auth-secret-file)", context: context)
+            return
+        }
+        if !policy.origins.isEmpty, let origin = head.headers["origin"].first, !policy.origins.allows(origin: origin) {
+            respond(.forbidden, message: "origin '\(origin.prefix(200))' is not allowed", context: context)
+            return
+        }
+        let request = PublishHTTPRequest(method: head.method, uri: head.uri, maxBodyBytes: listener.settings.maxMessageBytes)
+        guard case .publish(let topic, _) = request.route else {
+            if case .refuse(let refusal) = request.route { refuse(refusal, reason: "bad publish request", context: context) }
+            return
+        }
+        let challenge = [("WWW-Authenticate", "Bearer")]
+        guard let token = HandshakeAccess.bearerToken(head.headers) ?? HandshakeAccess.queryToken(head.uri) else {
+            countAuthFailure(context: context)
+            refuse(.error(.unauthorized, "unauthorized", "a token is required", headers: challenge), reason: "publish without a token", context: context)
+            return
+        }
+        switch TokenVerifier.verify(token: token, keys: keys, now: WallClock.now()) {
+        case .failure(let error):
+            countAuthFailure(context: context)
+            refuse(.error(.unauthorized, "unauthorized", "invalid token: \(error)", headers: challenge), reason: "invalid token: \(error)", context: context)
+        case .success(let grants) where !grants.mayPublish(to: topic):
+            let holder = grants.subject.map { " of '\($0.prefix(64))'" } ?? ""
+            refuse(.error(.forbidden, "forbidden", "the token\(holder) does not allow publishing to '\(topic)'"),
+                   reason: "publish to '\(topic)' not granted", context: context)
+        case .success:
+            publishRequest = request
+        }
+    }
+
+    private func finishPublish(_ request: PublishHTTPRequest, context: ChannelHandlerContext) {
+        publishRequest = nil
+        guard case .publish(let topic, let retain) = request.route else { return }
+        guard let payload = request.body else {
+            refuse(.error(.payloadTooLarge, "too_large", "the body is over --max-message-bytes"), reason: "publish too large", context: context)
+            return
+        }
+        answered = true
+        handshakeEnded()
+        let core = listener.core
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        core.loop.submit { core.accept(topic: topic, payload: payload, retain: retain) }.hop(to: context.eventLoop).whenComplete { result in
+            let (handler, context) = loopBound.value
+            let answer: HTTPAnswer = switch result {
+            case .success(.success(let published)): .json(.ok, "{\"seq\":\(published.seq),\"deliveries\":\(published.deliveries)}")
+            case .success(.failure(let refusal)):
+                .error(refusal == .retainedFull ? .insufficientStorage : .serviceUnavailable, refusal.code, refusal.message)
+            case .failure: .error(.serviceUnavailable, "shutting_down", "the broker is stopping")
+            }
+            handler.answer(answer.closingResponse(), context: context)
+        }
+    }
+
+    private func countAuthFailure(context: ChannelHandlerContext) {
+        listener.services(for: context.eventLoop).outbox.counters.authFailures.wrappingIncrement(ordering: .relaxed)
+    }
+
+    private func refuse(_ refusal: HTTPAnswer, reason: String, context: ChannelHandlerContext) {
+        logger.info("request refused", metadata: [
+            "peer": "\(context.remoteAddress?.description ?? "?")", "status": "\(refusal.status.code)", "reason": "\(reason)",
+        ])
+        answer(refusal.closingResponse(), context: context)
+    }
+
+    private func countStatus(_ status: Int, context: ChannelHandlerContext) {
+        listener.services(for: context.eventLoop).outbox.handshakeStatuses[status, default: 0] += 1
+    }
+
     private func respond(_ status: HTTPResponseStatus, headers: [(String, String)] = [], message: String, context: ChannelHandlerContext) {
+        countStatus(Int(status.code), context: context)
         logger.info("handshake refused", metadata: [
             "peer": "\(context.remoteAddress?.description ?? "?")", "status": "\(status.code)", "reason": "\(message)",
         ])
@@ -118,6 +224,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
         let subscriber = Subscriber(wireForm: form, outbox: services.outbox)
         subscriber.token = token
         let rawPattern: TopicPattern? = if case .raw(let pattern) = route { pattern } else { nil }
+        countStatus(101, context: context)
         let response = HTTPResponse.switchingProtocols(accept: accept, extensions: deflate?.responseHeaderValue, allocator: context.channel.allocator)
         let pipeline = context.pipeline.syncOperations
         do {

@@ -42,13 +42,7 @@ final class PublisherHandler: ChannelDuplexHandler {
         self.context = nil
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        core.publishers += 1
-        context.fireChannelActive()
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
-        core.publishers -= 1
         incompleteTimer?.cancel()
         context.fireChannelInactive()
     }
@@ -75,11 +69,13 @@ final class PublisherHandler: ChannelDuplexHandler {
         while handled < Self.commandsPerTurn, let command = parser.next(from: &buffer) {
             handled += 1
             switch command {
-            case .publish where core.isShuttingDown:
-                reply.writeStaticString("-ERR shutting_down the broker is stopping\r\n")
             case .publish(let topic, let payload, let retain, let binary):
-                let result = core.publish(topic: topic, payload: payload, retain: retain, binary: binary)
-                reply.writeString("+OK \(result.seq) \(result.deliveries)\r\n")
+                switch core.accept(topic: topic, payload: payload, retain: retain, binary: binary) {
+                case .success(let result):
+                    reply.writeString("+OK \(result.seq) \(result.deliveries)\r\n")
+                case .failure(let refusal):
+                    reply.writeString("-ERR \(refusal.code) \(refusal.message)\r\n")
+                }
             case .ping:
                 reply.writeStaticString("+PONG\r\n")
             case .stats:

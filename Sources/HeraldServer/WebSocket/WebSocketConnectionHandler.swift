@@ -123,15 +123,18 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             context.writeAndFlush(wrapOutboundOut(response), promise: nil)
             services.startSweeping(self)
             for frame in early { handle(frame, context: context) }
-        case .frames(let frames, let messages):
+        case .frames(let frames, let messages, let live):
             switch state.framesQueued(frames, messages: messages) {
             case .write:
                 write(frames, context: context)
+                services.outbox.observeWritten(live)
                 if !flushScheduled {
                     flushScheduled = true
                     services.scheduleFlush(self)
                 }
             case .queued(let dropped):
+                // Observed as it joins the backlog: the histogram holds no per-frame stamps.
+                services.outbox.observeWritten(live)
                 services.outbox.droppedSinceBatch += dropped
             case .disconnectSlowConsumer(let dropped):
                 disconnectSlowConsumer(dropped: dropped, context: context)

@@ -10,6 +10,12 @@ package enum HandshakeDecision: Equatable {
     case health
     case reject(HTTPResponseStatus, headers: [(String, String)] = [], message: String)
     case upgrade(Route, accept: String, deflate: DeflateParameters?)
+    /// `POST /publish/{topic}` (with a token) and `GET /metrics` (with `--metrics`): plain
+    /// HTTP requests the listener answers itself when its settings allow them (CONTRACT §9, §10).
+    case publish
+    case metrics
+    /// `GET /sse/{pattern}` or `/sse?topic=…` (CONTRACT §12), patterns decoded and checked.
+    case sse([TopicPattern])
 
     package enum Route: Equatable {
         case raw(TopicPattern)
@@ -18,7 +24,8 @@ package enum HandshakeDecision: Equatable {
 
     package static func == (lhs: HandshakeDecision, rhs: HandshakeDecision) -> Bool {
         switch (lhs, rhs) {
-        case (.health, .health): true
+        case (.health, .health), (.publish, .publish), (.metrics, .metrics): true
+        case let (.sse(a), .sse(b)): a == b
         case let (.reject(a, ah, am), .reject(b, bh, bm)): a == b && am == bm && ah.elementsEqual(bh, by: ==)
         case let (.upgrade(a, ak, ad), .upgrade(b, bk, bd)): a == b && ak == bk && ad == bd
         default: false
@@ -32,6 +39,12 @@ package enum HandshakeDecision: Equatable {
         let route: Route
         if path == "/healthz" {
             return method == .GET || method == .HEAD ? .health : .reject(.methodNotAllowed, headers: [("Allow", "GET, HEAD")], message: "use GET")
+        } else if path.hasPrefix("/publish/") {
+            return .publish
+        } else if path == "/metrics" {
+            return method == .GET || method == .HEAD ? .metrics : .reject(.methodNotAllowed, headers: [("Allow", "GET, HEAD")], message: "use GET")
+        } else if path == "/sse" || path.hasPrefix("/sse/") {
+            return sse(method: method, path: path, uri: uri)
         } else if path == "/ws" {
             route = .json
         } else if path.hasPrefix("/topics/") {
@@ -62,6 +75,31 @@ package enum HandshakeDecision: Equatable {
         }
         let deflate = negotiator?.negotiate(headerValues: headers["sec-websocket-extensions"])
         return .upgrade(route, accept: acceptValue(for: key), deflate: deflate)
+    }
+
+    private static func sse(method: HTTPMethod, path: String, uri: String) -> HandshakeDecision {
+        guard method == .GET else { return .reject(.methodNotAllowed, headers: [("Allow", "GET")], message: "an event stream is a GET") }
+        var texts: [String] = []
+        if path == "/sse" {
+            let query = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).dropFirst().first ?? ""
+            texts = PublishHTTPRequest.queryValues("topic", in: query)
+            guard !texts.isEmpty else { return .reject(.badRequest, message: "name at least one ?topic=PATTERN") }
+        } else {
+            guard let decoded = PercentDecoding.decode(path.dropFirst("/sse/".count)) else {
+                return .reject(.badRequest, message: "the pattern is not valid percent-encoding")
+            }
+            texts = [decoded]
+        }
+        var patterns: [TopicPattern] = []
+        for text in texts {
+            do {
+                let pattern = try TopicPattern(text)
+                if !patterns.contains(pattern) { patterns.append(pattern) }
+            } catch {
+                return .reject(.badRequest, message: error.description)
+            }
+        }
+        return .sse(patterns)
     }
 
     /// RFC 6455 §4.2.2: base64(SHA-1(key + GUID)).

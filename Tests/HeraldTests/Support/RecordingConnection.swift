@@ -21,7 +21,7 @@ final class RecordingConnection: SubscriberConnection {
     /// Every frame delivered so far, in order.
     var messages: [Message] {
         var result: [Message] = []
-        for case .frames(let frames, _) in deliveries {
+        for case .frames(let frames, _, _) in deliveries {
             try! decoder.writeInbound(frames)
             while let frame = try! decoder.readInbound(as: WebSocketFrame.self) {
                 result.append(Message(text: frame.opcode == .text, payload: String(buffer: frame.data)))
@@ -32,7 +32,7 @@ final class RecordingConnection: SubscriberConnection {
 
     /// The `messages` delivered per `.frames` delivery: how the outbox coalesced them.
     var batchSizes: [Int] {
-        deliveries.compactMap { if case .frames(_, let count) = $0 { count } else { nil } }
+        deliveries.compactMap { if case .frames(_, let count, _) = $0 { count } else { nil } }
     }
 
     func clear() { deliveries.removeAll() }

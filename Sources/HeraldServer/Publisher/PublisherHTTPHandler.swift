@@ -1,0 +1,132 @@
+import HeraldCore
+import HeraldWire
+import NIOCore
+import NIOHTTP1
+import Topics
+
+/// HTTP/1.1 on the Unix socket (CONTRACT §9): `POST /publish/{topic}`, `GET /stats`,
+/// `/healthz` and `/metrics`, with keep-alive and pipelining (NIO's pipelining handler keeps
+/// the answers in order). It runs on the core loop beside the line protocol, with the same
+/// budget: it is not read from while its answers are unread or the core is backed up.
+final class PublisherHTTPHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let core: BrokerCore
+    private let metrics: MetricsEndpoint
+    private var request: PublishHTTPRequest?
+    private var head: HTTPRequestHead?
+    private var readHeld = false
+    /// Running while a request is incomplete (CONTRACT §6: an incomplete command closes).
+    private var incompleteTimer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+
+    init(core: BrokerCore, metrics: MetricsEndpoint) {
+        self.core = core
+        self.metrics = metrics
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        incompleteTimer?.cancel()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            request = PublishHTTPRequest(method: head.method, uri: head.uri, maxBodyBytes: core.settings.maxMessageBytes)
+            incompleteTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(core.settings.handshakeTimeoutSeconds)) {
+                context.close(promise: nil)
+            }
+        case .body(var chunk):
+            request?.receive(&chunk)
+        case .end:
+            incompleteTimer?.cancel()
+            incompleteTimer = nil
+            guard let head, let request else { return }
+            self.head = nil
+            self.request = nil
+            answer(request, head: head, context: context)
+        }
+    }
+
+    private func answer(_ request: PublishHTTPRequest, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        switch request.route {
+        case .refuse(let answer):
+            send(answer, head: head, context: context)
+        case .health:
+            send(.text(.ok, "ok"), head: head, context: context)
+        case .stats:
+            send(.json(.ok, core.stats().json), head: head, context: context)
+        case .metrics:
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            metrics.render().whenComplete { result in
+                let (handler, context) = loopBound.value
+                switch result {
+                case .success(let text): handler.send(.metrics(text), head: head, context: context)
+                case .failure: handler.send(.error(.serviceUnavailable, "unavailable", "the broker is stopping"), head: head, context: context)
+                }
+            }
+        case .publish(let topic, let retain):
+            guard let payload = request.body else {
+                let limit = core.settings.maxMessageBytes
+                send(.error(.payloadTooLarge, "too_large", "the body is over --max-message-bytes (\(limit))"), head: head, context: context)
+                return
+            }
+            switch core.accept(topic: topic, payload: payload, retain: retain) {
+            case .success(let result):
+                send(.json(.ok, "{\"seq\":\(result.seq),\"deliveries\":\(result.deliveries)}"), head: head, context: context)
+            case .failure(let refusal):
+                send(.error(refusal == .retainedFull ? .insufficientStorage : .serviceUnavailable, refusal.code, refusal.message),
+                     head: head, context: context)
+            }
+        }
+    }
+
+    private func send(_ answer: HTTPAnswer, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders(answer.headers)
+        headers.add(name: "Content-Length", value: String(answer.body.readableBytes))
+        let keepAlive = head.isKeepAlive
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        var response = HTTPResponseHead(version: head.version, status: answer.status, headers: headers)
+        response.headers = headers
+        context.write(wrapOutboundOut(.head(response)), promise: nil)
+        if head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil) }
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+    }
+
+    // MARK: Backpressure, as for the line protocol
+
+    func read(context: ChannelHandlerContext) {
+        guard context.channel.isWritable else {
+            readHeld = true
+            return
+        }
+        guard !core.isBackedUp else {
+            readHeld = true
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            core.whenCaughtUp { handler.value.resumeReading() }
+            return
+        }
+        context.read()
+    }
+
+    private func resumeReading() {
+        guard readHeld, let context, context.channel.isWritable else { return }
+        readHeld = false
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable && !core.isBackedUp { resumeReading() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
