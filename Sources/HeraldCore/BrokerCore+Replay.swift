@@ -53,9 +53,7 @@ extension BrokerCore {
             let frame: ByteBuffer
             switch cursor.source {
             case .retained:
-                frame = form.mode == .json
-                    ? self.encoder.retainedFrame(message, deflateWindowBits: form.deflateWindowBits)
-                    : self.encoder.encode(message, as: form)
+                frame = self.encoder.retainedFrame(message, as: form)
             case .history(let reportsGaps):
                 let last = cursor.lastSent[message.topic] ?? cursor.since
                 if reportsGaps, self.history.evictedThrough(on: message.topic) > last {

@@ -56,7 +56,7 @@ package final class BrokerCore: @unchecked Sendable {
         self.outboxes = outboxes
         self.settings = settings
         self.policy = AccessPolicyStore(policy ?? AccessPolicy(allowClientPublish: settings.allowClientPublish))
-        self.encoder = FrameEncoder(compressionThreshold: settings.compressionThreshold, memoryLevel: settings.deflateMemoryLevel)
+
         self.history = MessageHistory(
             capacityPerTopic: settings.historyPerTopic, maxBytes: settings.maxHistoryBytes,
             ttl: UInt64(settings.historyTTLSeconds * 1e9)
@@ -64,6 +64,7 @@ package final class BrokerCore: @unchecked Sendable {
         self.retained = RetainedMessages(maxBytes: settings.maxRetainedBytes)
         var generator = SystemRandomNumberGenerator()
         self.epoch = String(generator.next() as UInt64, radix: 16)
+        self.encoder = FrameEncoder(compressionThreshold: settings.compressionThreshold, memoryLevel: settings.deflateMemoryLevel, epoch: epoch)
         for outbox in outboxes {
             outbox.batchTaken = { [unowned self] in self.batchTaken() }
             outbox.subscriberLimit = max(settings.maxPendingBytes / 4, 1)
@@ -87,6 +88,38 @@ package final class BrokerCore: @unchecked Sendable {
             startReplay(of: pattern, from: .retained, since: 0, coveredAbove: nil, for: subscriber)
         }
         scheduleSend()
+    }
+
+    /// Registers an event stream (CONTRACT §12) whose request passed its checks: its
+    /// patterns are subscribed before the response headers are queued; then, as it drains,
+    /// the retained messages of each, or with `Last-Event-ID` what it missed, as `since` does.
+    package func attachStream(_ subscriber: Subscriber, response: ByteBuffer, patterns: [TopicPattern], resume: (epoch: String, seq: UInt64)?) {
+        loop.assertInEventLoop()
+        guard !isShuttingDown else { return }
+        subscriber.isAttached = true
+        attached.insert(subscriber)
+        subscriber.outbox.enqueue(.handshake(response), to: subscriber)
+        defer { scheduleSend() }
+        guard let resume else {
+            for pattern in patterns {
+                subscriber.patterns[pattern] = seq
+                index.insert(pattern, for: subscriber)
+                startReplay(of: pattern, from: .retained, since: 0, coveredAbove: nil, for: subscriber)
+            }
+            return
+        }
+        let sameEpoch = resume.epoch == epoch
+        let from = sameEpoch ? resume.seq : 0
+        if !sameEpoch || history.forgottenThrough > from || (settings.historyPerTopic == 0 && from < seq) {
+            reply(ServerReply.gap(topic: nil, since: resume.seq), to: subscriber)
+        }
+        for pattern in patterns {
+            subscriber.patterns[pattern] = from
+            index.insert(pattern, for: subscriber)
+            if settings.historyPerTopic > 0 {
+                startReplay(of: pattern, from: .history(reportsGaps: sameEpoch), since: from, coveredAbove: nil, for: subscriber)
+            }
+        }
     }
 
     package func detach(_ subscriber: Subscriber) {
@@ -294,7 +327,7 @@ package final class BrokerCore: @unchecked Sendable {
     }
 
     func reply(_ json: ByteBuffer, to subscriber: Subscriber) {
-        let frame = encoder.reply(json, deflateWindowBits: subscriber.wireForm.deflateWindowBits)
+        let frame = encoder.reply(json, as: subscriber.wireForm)
         subscriber.outbox.enqueue(frame: frame, to: subscriber)
     }
 

@@ -12,10 +12,13 @@ package final class FrameEncoder {
     private let threshold: Int
     private let memoryLevel: Int
     private var compressors: [UInt8: MessageCompressor] = [:]
+    /// The broker's epoch, for the `id:` of server-sent events.
+    private let epoch: String
 
-    package init(compressionThreshold: Int, memoryLevel: Int) {
+    package init(compressionThreshold: Int, memoryLevel: Int, epoch: String = "") {
         self.threshold = compressionThreshold
         self.memoryLevel = memoryLevel
+        self.epoch = epoch
     }
 
     package func encode(_ message: PublishedMessage, as form: WireForm) -> ByteBuffer {
@@ -24,17 +27,53 @@ package final class FrameEncoder {
             return frame(message.payload, text: message.isText, deflateWindowBits: form.deflateWindowBits)
         case .json:
             return frame(envelope(message, retained: false), text: true, deflateWindowBits: form.deflateWindowBits)
+        case .sse:
+            return event(message, retained: false)
         }
     }
 
-    /// A JSON envelope marked `"retained":true`, sent once to a new subscriber.
-    package func retainedFrame(_ message: PublishedMessage, deflateWindowBits: UInt8) -> ByteBuffer {
-        frame(envelope(message, retained: true), text: true, deflateWindowBits: deflateWindowBits)
+    /// What a new subscription gets for a retained message: in JSON mode and SSE the
+    /// envelope is marked `"retained":true`; raw mode cannot mark it.
+    package func retainedFrame(_ message: PublishedMessage, as form: WireForm) -> ByteBuffer {
+        switch form.mode {
+        case .raw: encode(message, as: form)
+        case .json: frame(envelope(message, retained: true), text: true, deflateWindowBits: form.deflateWindowBits)
+        case .sse: event(message, retained: true)
+        }
     }
 
-    /// A text frame of any JSON reply (ok, error, gap, pong).
-    package func reply(_ json: ByteBuffer, deflateWindowBits: UInt8) -> ByteBuffer {
-        frame(json, text: true, deflateWindowBits: deflateWindowBits)
+    /// A JSON reply (ok, error, gap, pong) as a text frame; for SSE only a gap is ever sent,
+    /// as `event: gap` carrying the object without its `op` (CONTRACT §12).
+    package func reply(_ json: ByteBuffer, as form: WireForm) -> ByteBuffer {
+        guard form.mode == .sse else { return frame(json, text: true, deflateWindowBits: form.deflateWindowBits) }
+        var object = json
+        let opPrefix = "{\"op\":\"gap\","
+        if object.readableBytesView.starts(with: opPrefix.utf8) { object.moveReaderIndex(forwardBy: opPrefix.utf8.count - 1) }
+        var event = allocator.buffer(capacity: object.readableBytes + 24)
+        event.writeStaticString("event: gap\ndata: {")
+        object.moveReaderIndex(forwardBy: 1)
+        event.writeBuffer(&object)
+        event.writeStaticString("\n\n")
+        return event
+    }
+
+    /// `id: <epoch>:<seq>`, `event: message`, and the envelope without its `op` on one line.
+    package func event(_ message: PublishedMessage, retained: Bool) -> ByteBuffer {
+        var object = envelope(message, retained: retained, withOp: false)
+        // A JSON payload may span lines; outside its strings a line break is whitespace, so a
+        // space keeps it the same JSON on the one `data:` line an event allows.
+        if object.readableBytesView.contains(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
+            object = ByteBuffer(bytes: object.readableBytesView.map { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") ? UInt8(ascii: " ") : $0 })
+        }
+        var event = allocator.buffer(capacity: object.readableBytes + epoch.utf8.count + 48)
+        event.writeStaticString("id: ")
+        event.writeString(epoch)
+        event.writeInteger(UInt8(ascii: ":"))
+        event.writeString(String(message.seq))
+        event.writeStaticString("\nevent: message\ndata: ")
+        event.writeBuffer(&object)
+        event.writeStaticString("\n\n")
+        return event
     }
 
     package func frame(_ payload: ByteBuffer, text: Bool, deflateWindowBits: UInt8) -> ByteBuffer {
@@ -67,10 +106,10 @@ package final class FrameEncoder {
     }
 
     /// `{"op":"message","topic":…,"seq":…,"data":…}` per CONTRACT §4.3.
-    package func envelope(_ message: PublishedMessage, retained: Bool) -> ByteBuffer {
+    package func envelope(_ message: PublishedMessage, retained: Bool, withOp: Bool = true) -> ByteBuffer {
         let payload = message.payload
         var json = allocator.buffer(capacity: payload.readableBytes * 4 / 3 + message.topic.string.utf8.count + 64)
-        json.writeStaticString("{\"op\":\"message\",\"topic\":\"")
+        if withOp { json.writeStaticString("{\"op\":\"message\",\"topic\":\"") } else { json.writeStaticString("{\"topic\":\"") }
         json.writeString(message.topic.string)  // topic names never need escaping
         json.writeStaticString("\",\"seq\":")
         json.writeString(String(message.seq))

@@ -5,6 +5,8 @@ package struct WireForm: Hashable, Sendable {
     package enum Mode: UInt8, Sendable {
         case raw
         case json
+        /// Server-sent events (CONTRACT §12): never compressed.
+        case sse
     }
 
     package var mode: Mode

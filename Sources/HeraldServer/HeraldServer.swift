@@ -195,16 +195,16 @@ public final class HeraldServer: Sendable {
         SocketFile.remove(settings.socketPath)
         // Leave a tenth of the grace for the loops to stop.
         let drainDeadline = deadline - .seconds(settings.shutdownGraceSeconds / 10)
-        while listener.openWebSockets > 0 && NIODeadline.now() < drainDeadline {
+        while listener.openSubscribers > 0 && NIODeadline.now() < drainDeadline {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
-        logger.debug("connections drained", metadata: ["open": "\(listener.openWebSockets)"])
+        logger.debug("connections drained", metadata: ["open": "\(listener.openSubscribers)"])
         core.isStopping.store(true, ordering: .relaxed)
         for service in listener.allServices {
             try? await service.outbox.loop.submit { service.stop() }.get()
         }
         logger.debug("stopping the loops")
         await loops.shutdown()
-        logger.info("stopped", metadata: ["connections dropped": "\(listener.openWebSockets)"])
+        logger.info("stopped", metadata: ["connections dropped": "\(listener.openSubscribers)"])
     }
 }

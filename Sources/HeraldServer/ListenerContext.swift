@@ -46,8 +46,11 @@ final class ListenerContext: Sendable {
         self.loopServices = Dictionary(uniqueKeysWithValues: services.map { (ObjectIdentifier($0.outbox.loop), $0) })
     }
 
-    var openWebSockets: Int {
-        allServices.reduce(0) { $0 + $1.outbox.counters.connections.load(ordering: .relaxed) }
+    /// Open WebSocket connections and event streams: `--max-connections` counts both.
+    var openSubscribers: Int {
+        allServices.reduce(0) {
+            $0 + $1.outbox.counters.connections.load(ordering: .relaxed) + $1.outbox.counters.sseConnections.load(ordering: .relaxed)
+        }
     }
 
     func services(for loop: any EventLoop) -> LoopServices {

@@ -68,11 +68,11 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
                 serveMetrics(context: context)
             case .publish:
                 startPublish(head, context: context)
-            case .sse:
-                respond(.notFound, message: "server-sent events are not served yet", context: context)
+            case .sse(let patterns):
+                startEventStream(head, patterns: patterns, context: context)
             case .reject(let status, let headers, let message):
                 respond(status, headers: headers, message: message, context: context)
-            case .upgrade where listener.openWebSockets >= listener.connectionLimit:
+            case .upgrade where listener.openSubscribers >= listener.connectionLimit:
                 // /healthz still answers 200 when the broker is merely full.
                 respond(.serviceUnavailable, message: "too many connections", context: context)
             case .upgrade(let route, _, _):
@@ -102,6 +102,59 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard !answered else { return }
         respond(.badRequest, message: "malformed HTTP request", context: context)
+    }
+
+    // MARK: Server-sent events
+
+    /// CONTRACT §12: the limits and access checks of a WebSocket handshake, then the
+    /// stream's headers and, as it drains, retained messages or what `Last-Event-ID` missed.
+    private func startEventStream(_ head: HTTPRequestHead, patterns: [TopicPattern], context: ChannelHandlerContext) {
+        guard listener.openSubscribers < listener.connectionLimit else {
+            respond(.serviceUnavailable, message: "too many connections", context: context)
+            return
+        }
+        let resume: (epoch: String, seq: UInt64)?
+        switch EventStreamResume.parse(header: head.headers["last-event-id"].first, uri: head.uri) {
+        case .success(let parsed): resume = parsed
+        case .failure:
+            respond(.badRequest, message: "Last-Event-ID must be <epoch>:<seq>", context: context)
+            return
+        }
+        let policy = listener.core.policy.current
+        let grants: Grants?
+        switch HandshakeAccess.decide(patterns: patterns, uri: head.uri, headers: head.headers, policy: policy, now: WallClock.now()) {
+        case .allow(let allowed):
+            grants = allowed
+        case .refuse(let status, let headers, let reason, let isAuthFailure):
+            if isAuthFailure { countAuthFailure(context: context) }
+            respond(status, headers: headers, message: reason, context: context)
+            return
+        }
+        answered = true
+        handshakeEnded()
+        countStatus(200, context: context)
+        let token = grants.map(BoxedGrants.init)
+        let services = listener.services(for: context.eventLoop)
+        let subscriber = Subscriber(wireForm: WireForm(mode: .sse, deflateWindowBits: 0), outbox: services.outbox)
+        subscriber.token = token
+        var response = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
+        if let origin = head.headers["origin"].first, !origin.contains("\r"), !origin.contains("\n") {
+            response += "Access-Control-Allow-Origin: \(origin)\r\nVary: Origin\r\n"
+        }
+        response += "\r\nretry: 2000\n\n"
+        let pipeline = context.pipeline.syncOperations
+        do {
+            try pipeline.addHandler(EventStreamHandler(subscriber: subscriber, core: listener.core, services: services, token: token))
+            pipeline.removeHandler(context: context, promise: nil)
+            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            pipeline.removeHandler(decoder, promise: nil)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        let core = listener.core
+        let bytes = ByteBuffer(string: response)
+        core.loop.execute { core.attachStream(subscriber, response: bytes, patterns: patterns, resume: resume) }
     }
 
     // MARK: Plain HTTP on the listener

@@ -26,25 +26,33 @@ enum HandshakeAccess {
     private static let challenge = [("WWW-Authenticate", "Bearer")]
 
     static func decide(route: HandshakeDecision.Route, uri: String, headers: HTTPHeaders, policy: AccessPolicy, now: Double) -> Verdict {
+        let patterns: [TopicPattern]? = if case .raw(let pattern) = route { [pattern] } else { nil }
+        return decide(patterns: patterns, uri: uri, headers: headers, policy: policy, now: now)
+    }
+
+    /// `patterns`: what a raw-mode connection or an event stream subscribes to, each checked;
+    /// nil for JSON mode, whose subscriptions are checked one by one later.
+    static func decide(patterns: [TopicPattern]?, uri: String, headers: HTTPHeaders, policy: AccessPolicy, now: Double) -> Verdict {
         if !policy.origins.isEmpty, let origin = headers["origin"].first, !policy.origins.allows(origin: origin) {
             return .refuse(.forbidden, headers: [], reason: "origin '\(origin.prefix(200))' is not allowed", isAuthFailure: false)
         }
         guard let keys = policy.keys else { return .allow(grants: nil) }
         guard let token = bearerToken(headers) ?? queryToken(uri) else {
-            switch route {
-            case .json where !policy.allowAnonymous.isEmpty:
-                return .allow(grants: nil)
-            case .raw(let pattern) where policy.maySubscribe(to: pattern, grants: nil):
-                return .allow(grants: nil)
-            default:
+            let anonymousAllowed = if let patterns {
+                patterns.allSatisfy { policy.maySubscribe(to: $0, grants: nil) }
+            } else {
+                !policy.allowAnonymous.isEmpty
+            }
+            guard anonymousAllowed else {
                 return .refuse(.unauthorized, headers: challenge, reason: "a token is required", isAuthFailure: true)
             }
+            return .allow(grants: nil)
         }
         switch TokenVerifier.verify(token: token, keys: keys, now: now) {
         case .failure(let error):
             return .refuse(.unauthorized, headers: challenge, reason: "invalid token: \(error)", isAuthFailure: true)
         case .success(let grants):
-            if case .raw(let pattern) = route, !grants.maySubscribe(to: pattern) {
+            if let pattern = patterns?.first(where: { !grants.maySubscribe(to: $0) }) {
                 let holder = grants.subject.map { " of '\($0.prefix(64))'" } ?? ""
                 return .refuse(.forbidden, headers: [], reason: "the token\(holder) does not grant '\(pattern)'", isAuthFailure: false)
             }

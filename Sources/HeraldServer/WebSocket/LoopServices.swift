@@ -8,6 +8,15 @@ import NIOCore
 /// closes idle connections (one repeated task per loop instead of a timer per connection),
 /// and one zlib decompressor. `@unchecked Sendable` so the listener can hand each channel
 /// its loop's instance; it is only ever used on that loop.
+/// A subscriber connection of a loop (WebSocket or event stream), as its sweep and its
+/// end-of-batch flush see it.
+protocol LoopConnection: AnyObject {
+    /// Its place in the loop's sweep list; -1 when not in it.
+    var sweepIndex: Int { get set }
+    func sweep(now: NIODeadline)
+    func flush()
+}
+
 final class LoopServices: @unchecked Sendable {
     let outbox: LoopOutbox
     /// Shared by the loop's connections rather than held by each: a `Logger` costs a
@@ -16,8 +25,8 @@ final class LoopServices: @unchecked Sendable {
     /// Shared by every compressed connection on the loop: herald always negotiates
     /// `client_no_context_takeover`, so no connection needs inflate state of its own.
     private(set) lazy var decompressor: MessageDecompressor? = try? MessageDecompressor(windowBits: 15, noContextTakeover: true)
-    private var needFlush: [WebSocketConnectionHandler] = []
-    private var swept: [WebSocketConnectionHandler] = []
+    private var needFlush: [any LoopConnection] = []
+    private var swept: [any LoopConnection] = []
     private var sweepTask: RepeatedTask?
     private let sweepInterval: TimeAmount
 
@@ -34,11 +43,11 @@ final class LoopServices: @unchecked Sendable {
     }
 
     /// `connection` wrote without flushing and wants a flush at the batch's end.
-    func scheduleFlush(_ connection: WebSocketConnectionHandler) {
+    func scheduleFlush(_ connection: any LoopConnection) {
         needFlush.append(connection)
     }
 
-    func startSweeping(_ connection: WebSocketConnectionHandler) {
+    func startSweeping(_ connection: any LoopConnection) {
         guard connection.sweepIndex < 0 else { return }
         connection.sweepIndex = swept.count
         swept.append(connection)
@@ -48,7 +57,7 @@ final class LoopServices: @unchecked Sendable {
     }
 
     /// Swap-remove, O(1).
-    func stopSweeping(_ connection: WebSocketConnectionHandler) {
+    func stopSweeping(_ connection: any LoopConnection) {
         let index = connection.sweepIndex
         guard index >= 0 else { return }
         let last = swept.removeLast()

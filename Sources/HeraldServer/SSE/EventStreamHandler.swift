@@ -1,0 +1,185 @@
+import HeraldAuth
+import HeraldCore
+import HeraldWire
+import Logging
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One server-sent-event stream after its request passed (CONTRACT §12). The outbound rules
+/// are the WebSocket connection's (`ConnectionStateMachine`: backlog, budget, slow-consumer
+/// policy, replay pacing), so streams get the same limits; the client never sends, so there
+/// is no idle timeout, and a `: ping` comment goes out every `--ping-interval`.
+final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, LoopConnection {
+    typealias InboundIn = NIOAny
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let subscriber: Subscriber
+    private let core: BrokerCore
+    private let services: LoopServices
+    private var logger: Logger { services.logger }
+    @exclusivity(unchecked) private var state: ConnectionStateMachine
+    private var context: ChannelHandlerContext?
+    private var flushScheduled = false
+    var sweepIndex = -1
+    private let subject: String?
+
+    init(subscriber: Subscriber, core: BrokerCore, services: LoopServices, token: BoxedGrants?) {
+        self.subscriber = subscriber
+        self.core = core
+        self.services = services
+        self.subject = token?.grants.subject
+        let settings = core.settings
+        self.state = ConnectionStateMachine(
+            maxMessageBytes: settings.maxMessageBytes, compressed: false, backlogLimit: settings.maxPendingBytes / 2,
+            policy: settings.slowConsumer == .drop ? .drop : .disconnect, now: .now()
+        )
+        state.tokenExpiry = token?.grants.expiresAt.map { .now() + .seconds(max(0, $0 - WallClock.now())) }
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        subscriber.connection = self
+        services.outbox.counters.sseConnections.wrappingIncrement(ordering: .relaxed)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        markClosed()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        markClosed()
+        context.fireChannelInactive()
+    }
+
+    /// The client has nothing to say on an event stream; whatever it sends is dropped.
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func markClosed() {
+        guard state.phase != .closed else { return }
+        services.outbox.droppedSinceBatch += state.closed()
+        services.stopSweeping(self)
+        subscriber.connection = nil
+        services.outbox.counters.sseConnections.wrappingDecrement(ordering: .relaxed)
+        let subscriber = self.subscriber
+        let core = self.core
+        guard !core.isStopping.load(ordering: .relaxed) else { return }
+        core.loop.execute { core.detach(subscriber) }
+    }
+
+    // MARK: From the core
+
+    func deliver(_ delivery: Delivery) {
+        guard let context else { return }
+        switch delivery {
+        case .handshake(let response):
+            _ = state.handshakeSent()
+            context.writeAndFlush(wrapOutboundOut(response), promise: nil)
+            services.startSweeping(self)
+        case .frames(let events, let messages, let live):
+            switch state.framesQueued(events, messages: messages) {
+            case .write:
+                write(events, context: context)
+                services.outbox.observeWritten(live)
+                if !flushScheduled {
+                    flushScheduled = true
+                    services.scheduleFlush(self)
+                }
+            case .queued(let dropped):
+                services.outbox.observeWritten(live)
+                services.outbox.droppedSinceBatch += dropped
+            case .disconnectSlowConsumer(let dropped):
+                disconnectSlowConsumer(dropped: dropped, context: context)
+            case .ignore:
+                break
+            }
+        case .close:
+            // Shutdown: what is queued goes out, then the stream ends and the client reconnects.
+            for events in state.drainForShutdown() { write(events, context: context) }
+            _ = state.closeInitiated()
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        case .replayPaused:
+            if state.replayPaused() { continueReplay() }
+        case .slowConsumer:
+            if case .disconnectSlowConsumer(let dropped) = state.overBudget() {
+                disconnectSlowConsumer(dropped: dropped, context: context)
+            }
+        }
+    }
+
+    private func continueReplay() {
+        let core = self.core
+        let subscriber = self.subscriber
+        guard !core.isStopping.load(ordering: .relaxed) else { return }
+        core.loop.execute { core.continueReplay(subscriber) }
+    }
+
+    private func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext) {
+        services.outbox.droppedSinceBatch += dropped
+        services.outbox.counters.slowDisconnects.wrappingIncrement(ordering: .relaxed)
+        logger.info("slow consumer disconnected", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "transport": "sse", "dropped": "\(dropped)"])
+        if let unwritten = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) {
+            services.outbox.bytesOutSinceBatch -= unwritten
+        }
+        _ = (context.channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+        context.close(promise: nil)
+    }
+
+    private func write(_ events: ByteBuffer, context: ChannelHandlerContext) {
+        services.outbox.bytesOutSinceBatch += events.readableBytes
+        context.write(wrapOutboundOut(events), promise: nil)
+    }
+
+    func flush() {
+        flushScheduled = false
+        context?.flush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        state.isWritable = context.channel.isWritable
+        if state.isWritable {
+            var wrote = false
+            while let events = state.nextToDrain() {
+                write(events, context: context)
+                wrote = true
+            }
+            if wrote {
+                context.flush()
+                services.outbox.publishCounters()
+            }
+            if state.drainedForReplay() { continueReplay() }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Time
+
+    static let ping = ByteBuffer(string: ": ping\n\n")
+
+    func sweep(now: NIODeadline) {
+        guard let context else { return }
+        // The client never sends: no idle timeout, only pings (which keep proxies from
+        // closing a quiet stream) and the token's expiry.
+        switch state.sweep(now: now, idleTimeout: .hours(24 * 365), pingInterval: .seconds(core.settings.pingIntervalSeconds)) {
+        case .none, .idleClose:
+            break
+        case .ping:
+            if state.isWritable {
+                write(Self.ping, context: context)
+                context.flush()
+            }
+        case .tokenExpired:
+            logger.info("token expired", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "subject": "\(subject ?? "-")"])
+            _ = state.closeInitiated()
+            context.close(promise: nil)
+        }
+    }
+}
