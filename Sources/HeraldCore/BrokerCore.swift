@@ -177,6 +177,7 @@ package final class BrokerCore: @unchecked Sendable {
         // a lookup, which is what keeps a delivery to a few hundred nanoseconds.
         var lastForm = WireForm(mode: .raw, deflateWindowBits: 0)
         var lastFrame: ByteBuffer?
+        let keepLatest = !settings.keepLatest.isEmpty && settings.keepLatest.contains { $0.matches(topic) }
         index.forEachMatch(topic) { subscriber in
             guard subscriber.lastQueuedSeq < seq else { return }  // another pattern already matched
             subscriber.lastQueuedSeq = seq
@@ -187,6 +188,8 @@ package final class BrokerCore: @unchecked Sendable {
             }
             if let replay = subscriber.replay {
                 hold(lastFrame!, in: replay, for: subscriber)
+            } else if keepLatest {
+                subscriber.outbox.enqueue(latest: lastFrame!, topic: topic, to: subscriber, acceptedAt: acceptedAt)
             } else {
                 subscriber.outbox.enqueue(frame: lastFrame!, to: subscriber, acceptedAt: acceptedAt)
             }

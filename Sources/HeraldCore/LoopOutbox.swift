@@ -1,6 +1,7 @@
 import HeraldWire
 import Atomics
 import NIOCore
+import Topics
 
 /// The mailbox between the core loop and one event loop.
 ///
@@ -48,6 +49,7 @@ package final class LoopOutbox: @unchecked Sendable {
     /// Bytes written and messages dropped since the counters were last published.
     package var bytesOutSinceBatch = 0
     package var droppedSinceBatch = 0
+    package var conflatedSinceBatch = 0
     package var deliveryTimes = DeliveryHistogram()
     /// The HTTP status answered to each WebSocket or SSE request on this loop.
     package var handshakeStatuses: [Int: Int] = [:]
@@ -91,6 +93,14 @@ package final class LoopOutbox: @unchecked Sendable {
             subscriber.batch!.writeImmutableBuffer(frame)
         }
         subscriber.batchMessages += 1
+    }
+
+    /// Core loop: queue a message of a `--keep-latest` topic, uncoalesced, after the frames
+    /// queued before it.
+    package func enqueue(latest frame: ByteBuffer, topic: TopicName, to subscriber: Subscriber, acceptedAt: UInt64) {
+        queuedBytes += frame.readableBytes
+        closeBatch(of: subscriber)
+        append(subscriber, .latest(frame, topic: topic, live: LiveMessages(count: 1, acceptedAt: acceptedAt)))
     }
 
     /// Core loop: queue a handshake or a close, after the frames queued before it.
@@ -167,6 +177,10 @@ package final class LoopOutbox: @unchecked Sendable {
         if bytesOutSinceBatch != 0 {
             counters.bytesOut.wrappingIncrement(by: bytesOutSinceBatch, ordering: .relaxed)
             bytesOutSinceBatch = 0
+        }
+        if conflatedSinceBatch != 0 {
+            counters.conflated.wrappingIncrement(by: conflatedSinceBatch, ordering: .relaxed)
+            conflatedSinceBatch = 0
         }
         if droppedSinceBatch != 0 {
             counters.dropped.wrappingIncrement(by: droppedSinceBatch, ordering: .relaxed)

@@ -733,6 +733,114 @@ def test_get_stats_matches_line_stats(broker):
     assert (r.status, r.body.strip()) == (200, b"ok")
 
 
+@pytest.mark.parametrize("length,then", [(2000, 200), (100000, 413)])
+def test_expect_100_continue(broker, length, then):
+    """RFC 9110 §10.1.1: an origin server that gets a request with `Expect: 100-continue`
+    MUST send either an immediate final answer or an immediate 100 (Continue), without
+    waiting for the content (curl sends the expectation for large bodies and otherwise
+    stalls a second on each)."""
+    b = broker("--max-message-bytes", "4096")
+    ws = RawWebSocket(b.port, "/topics/ex.t")
+    with HttpConn(b.socket_path) as conn:
+        conn.send(b"POST /publish/ex.t HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n"
+                  b"Expect: 100-continue\r\n\r\n" % length)
+        assert conn.readable_within(3), "neither 100 Continue nor a final answer before the body was sent"
+        if conn.buffer.startswith(b"HTTP/1.1 100") or conn.sock.recv(12, socket.MSG_PEEK) == b"HTTP/1.1 100":
+            assert conn.readline().startswith(b"HTTP/1.1 100")
+            while conn.readline() != b"\r\n":
+                pass
+            conn.send(b"c" * length)
+        r = conn.read_response()
+        if then == 200:
+            assert published(r) == (1, 1)
+        else:
+            assert_error(r, 413, "too_large")
+    if then == 200:
+        assert ws.recv_data() == (0x1, b"c" * 2000)
+    assert b.stats()["published"] == (1 if then == 200 else 0)
+
+
+@pytest.mark.parametrize("what,data", [
+    ("body short of its Content-Length", b"POST /publish/to.t HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nabc"),
+    ("chunked body never finished", b"POST /publish/to.t HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"),
+    ("head never finished", b"POST /publish/to.t HTTP/1.1\r\nHost: loc"),
+    ("request line never finished", b"POST /publ"),
+    ("GET head never finished", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"),
+])
+def test_incomplete_request_closed_after_handshake_timeout(broker, what, data):
+    """§6: a publisher command left incomplete for --handshake-timeout (a payload that never
+    arrives included) closes that connection, while a publisher idle between commands
+    stays connected."""
+    b = broker("--handshake-timeout", "1")
+    idle = HttpConn(b.socket_path)
+    partial = HttpConn(b.socket_path)
+    try:
+        assert idle.roundtrip("GET", "/healthz").status == 200
+        partial.send(data)
+        started = time.monotonic()
+        partial.sock.settimeout(6)
+        received = b""
+        try:
+            while True:
+                chunk = partial.sock.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+        except ConnectionResetError:
+            pass
+        except socket.timeout:
+            pytest.fail(f"{what}: still open after 6 s with --handshake-timeout 1")
+        took = time.monotonic() - started
+        assert took > 0.5, f"{what}: closed after {took:.2f} s, before the timeout"
+        assert not received.startswith(b"HTTP/1.1 200"), received
+        time.sleep(max(0.0, 2.5 - took))
+        # the idle keep-alive connection outlived the timeout and still works
+        assert published(idle.roundtrip("POST", "/publish/to.t", b"still here")) == (1, 0)
+    finally:
+        idle.close()
+        partial.close()
+    assert b.stats()["published"] == 1
+
+
+def test_shutdown_answers_http_publishers_503(broker):
+    """§1: on SIGTERM the broker answers publishers `-ERR shutting_down` (HTTP 503) from
+    then on. A jammed subscriber with queued messages keeps it in its grace period."""
+    b = broker("--shutdown-grace", "3", "--max-pending-bytes", "8388608")
+    jam = RawWebSocket(b.port, "/topics/jam.x")
+    jam.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    payload = b"j" * 65536
+    with b.unix() as line:
+        for _ in range(48):  # 3 MiB queued for a reader that never reads
+            assert line.pub("jam.x", payload).startswith(b"+OK")
+    conn = HttpConn(b.socket_path)
+    try:
+        assert published(conn.roundtrip("POST", "/publish/other.t", b"before"))[0] == 49
+        b.process.send_signal(15)
+        signalled = time.monotonic()
+        answers = []  # (seconds after the signal, status)
+        while time.monotonic() - signalled < 2:
+            try:
+                r = conn.roundtrip("POST", "/publish/other.t", b"after")
+            except (EOFError, OSError):
+                break
+            answers.append((time.monotonic() - signalled, r.status))
+            if r.status == 503:
+                doc = r.json()
+                assert doc.get("error") == "shutting_down", doc
+                if r.closes:
+                    break
+            time.sleep(0.1)
+    finally:
+        conn.close()
+        jam.close()
+    statuses = [s for _, s in answers]
+    assert 503 in statuses, f"no 503 after SIGTERM on an open HTTP publisher connection: {answers}"
+    first = statuses.index(503)
+    assert all(s == 503 for s in statuses[first:]), answers
+    assert all(s == 503 for t, s in answers if t > 0.5), answers
+    assert b.process.wait(timeout=10) == 0
+
+
 # ---------------------------------------------------------------------------------------
 # POST /publish/{topic} on the WebSocket listener
 

@@ -106,6 +106,25 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Loop
             for events in state.drainForShutdown() { write(events, context: context) }
             _ = state.closeInitiated()
             context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        case .latest(let frame, let topic, let live):
+            let (action, conflated) = state.latestQueued(frame, topic: topic)
+            services.outbox.conflatedSinceBatch += conflated
+            switch action {
+            case .write:
+                write(frame, context: context)
+                services.outbox.observeWritten(live)
+                if !flushScheduled {
+                    flushScheduled = true
+                    services.scheduleFlush(self)
+                }
+            case .queued(let dropped):
+                services.outbox.observeWritten(live)
+                services.outbox.droppedSinceBatch += dropped
+            case .disconnectSlowConsumer(let dropped):
+                disconnectSlowConsumer(dropped: dropped, context: context)
+            case .ignore:
+                break
+            }
         case .replayPaused:
             if state.replayPaused() { continueReplay() }
         case .slowConsumer:

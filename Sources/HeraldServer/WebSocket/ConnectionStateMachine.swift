@@ -1,5 +1,6 @@
 import HeraldWire
 import NIOCore
+import Topics
 import NIOWebSocket
 
 /// The rules of one WebSocket connection after its handshake, as a pure value: when it may
@@ -98,6 +99,20 @@ package struct ConnectionStateMachine {
         guard phase == .open else { return .ignore }
         if backlog.isEmpty && isWritable { return .write }
         backlog.append(frames, messages: messages)
+        return enforceBacklogLimit()
+    }
+
+    /// A message of a `--keep-latest` topic (CONTRACT §11): written at once when the
+    /// connection keeps up; otherwise it replaces the one of its topic still waiting, if
+    /// any (`conflated` 1).
+    package mutating func latestQueued(_ frame: ByteBuffer, topic: TopicName) -> (action: OutboundAction, conflated: Int) {
+        guard phase == .open else { return (.ignore, 0) }
+        if backlog.isEmpty && isWritable { return (.write, 0) }
+        let conflated = backlog.appendLatest(frame, topic: topic)
+        return (enforceBacklogLimit(), conflated)
+    }
+
+    private mutating func enforceBacklogLimit() -> OutboundAction {
         var dropped = 0
         while backlog.bytes > backlogLimit {
             switch policy {

@@ -144,6 +144,25 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         case .close(let code):
             for frames in state.drainForShutdown() { write(frames, context: context) }
             sendClose(code: code, reason: "server shutting down", context: context)
+        case .latest(let frame, let topic, let live):
+            let (action, conflated) = state.latestQueued(frame, topic: topic)
+            services.outbox.conflatedSinceBatch += conflated
+            switch action {
+            case .write:
+                write(frame, context: context)
+                services.outbox.observeWritten(live)
+                if !flushScheduled {
+                    flushScheduled = true
+                    services.scheduleFlush(self)
+                }
+            case .queued(let dropped):
+                services.outbox.observeWritten(live)
+                services.outbox.droppedSinceBatch += dropped
+            case .disconnectSlowConsumer(let dropped):
+                disconnectSlowConsumer(dropped: dropped, context: context)
+            case .ignore:
+                break
+            }
         case .replayPaused:
             if state.replayPaused() { continueReplay() }
         case .slowConsumer:
