@@ -16,7 +16,7 @@ import Topics
 /// `@unchecked Sendable` so other loops can hold the reference; every entry point asserts
 /// it runs on `loop`.
 package final class BrokerCore: @unchecked Sendable {
-    package struct PublishResult {
+    package struct PublishResult: Equatable {
         package var seq: UInt64
         package var deliveries: Int
     }
@@ -25,15 +25,25 @@ package final class BrokerCore: @unchecked Sendable {
     package let settings: Settings
     /// What SIGHUP may change; read by connections on every loop.
     package let policy: AccessPolicyStore
-    package let epoch: String
+    /// Changes only when a backplane's store lost its data (CONTRACT §13).
+    package internal(set) var epoch: String
     package let outboxes: [LoopOutbox]
+    /// Set once, before the first connection, when brokers share a Redis (CONTRACT §13).
+    package var backplane: (any Backplane)?
+    /// Publishes sent to the backplane whose seq has not come back through it yet.
+    var publishesInFlight = 0
+    /// Publishers waiting for their message to come back through the backplane, by seq: the
+    /// deliveries they are told are this broker's own.
+    var awaitingDelivery: [UInt64: (Result<PublishResult, PublishRefusal>) -> Void] = [:]
+    /// Deliveries of messages that came back before the backplane answered their publisher.
+    var deliveredBeforeAnswer: [UInt64: Int] = [:]
 
-    let encoder: FrameEncoder
-    private(set) var seq: UInt64 = 0
+    var encoder: FrameEncoder
+    var seq: UInt64 = 0
     private var index = SubscriptionIndex<Subscriber>()
     var history: MessageHistory<PublishedMessage>
     var retained: RetainedMessages<PublishedMessage>
-    private var attached: Set<Subscriber> = []
+    var attached: Set<Subscriber> = []
     private var sendScheduled = false
     private var expirySweep: RepeatedTask?
     private var waitingPublishers: [() -> Void] = []
@@ -139,11 +149,14 @@ package final class BrokerCore: @unchecked Sendable {
         /// `--max-retained-bytes` reached and the topic holds no retained message.
         case retainedFull
         case shuttingDown
+        /// The backplane cannot be reached (CONTRACT §13).
+        case unavailable
 
         package var code: String {
             switch self {
             case .retainedFull: "retained_full"
             case .shuttingDown: "shutting_down"
+            case .unavailable: "unavailable"
             }
         }
 
@@ -151,6 +164,7 @@ package final class BrokerCore: @unchecked Sendable {
             switch self {
             case .retainedFull: "retained messages are at --max-retained-bytes"
             case .shuttingDown: "the broker is stopping"
+            case .unavailable: "the backplane is not reachable; try again"
             }
         }
     }
@@ -163,9 +177,10 @@ package final class BrokerCore: @unchecked Sendable {
     }
 
     /// `binary`: the publisher marked the payload binary, so it is never sent as text.
-    package func publish(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool = false) -> PublishResult {
+    /// `acceptedSeq`: the seq the backplane gave it; nil when this broker numbers it.
+    package func publish(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool = false, acceptedSeq: UInt64? = nil) -> PublishResult {
         loop.assertInEventLoop()
-        seq += 1
+        seq = acceptedSeq ?? seq + 1
         let message = PublishedMessage(topic: topic, seq: seq, payload: payload, binary: binary)
         let acceptedAt = NIODeadline.now().uptimeNanoseconds
         history.append(message, now: acceptedAt)
@@ -234,6 +249,17 @@ package final class BrokerCore: @unchecked Sendable {
             }
             guard policy.current.mayPublish(to: topic, grants: subscriber.grants) else {
                 refuse(subscriber, id: request.id, "publishing to '\(topic)' is not allowed")
+                return
+            }
+            if backplane != nil {
+                let id = request.id
+                submit(topic: topic, payload: payload, retain: retain, binary: binary) { [unowned self] result in
+                    switch result {
+                    case .success(let published): reply(ServerReply.ok(id: id, epoch: epoch, seq: published.seq), to: subscriber)
+                    case .failure(let refusal): reply(ServerReply.error(id: id, code: refusal.code, message: refusal.message), to: subscriber)
+                    }
+                    scheduleSend()
+                }
                 return
             }
             if isShuttingDown || (retain && retained.refuses(topic, size: payload.readableBytes)) {
@@ -391,7 +417,7 @@ package final class BrokerCore: @unchecked Sendable {
         stats.sseConnections = sum(\.sseConnections)
         stats.publishers = publishers
         stats.subscriptions = index.count
-        stats.topics = settings.historyPerTopic > 0 ? history.topicsHoldingMessages : retained.count
+        stats.topics = topicsHeld()
         stats.published = published
         stats.delivered = delivered
         stats.dropped = sum(\.dropped)
@@ -403,10 +429,25 @@ package final class BrokerCore: @unchecked Sendable {
         stats.retainedBytes = retained.payloadBytes
         stats.epoch = epoch
         stats.seq = seq
+        if let backplane {
+            stats.backplane = backplane.name
+            stats.backplaneConnected = backplane.isConnected
+        }
         return stats
     }
 
     package func statsJSON() -> String { stats().json }
+
+    /// Topics holding history or a retained message (CONTRACT §5): those with history, and
+    /// the retained ones without, found by walking the retained messages alone.
+    private func topicsHeld() -> Int {
+        var retainedOnly = 0
+        _ = retained.scan(from: 0, through: .max, limit: .max) { message in
+            if !history.holdsMessages(on: message.topic) { retainedOnly += 1 }
+            return true
+        }
+        return history.topicsHoldingMessages + retainedOnly
+    }
 
     /// Queues a 1001 close behind whatever each connection already has queued.
     package func beginShutdown() {

@@ -138,6 +138,12 @@ public struct MessageHistory<Message: StoredMessage> {
         }
     }
 
+    /// Messages up to `seq` exist that this history never held (a backplane's gap): a
+    /// resume from below it gets a null gap.
+    public mutating func forget(through seq: UInt64) {
+        forgottenThrough = max(forgottenThrough, seq)
+    }
+
     /// Whether `topic` holds at least one message.
     public func holdsMessages(on topic: TopicName) -> Bool { (rings[topic]?.count ?? 0) > 0 }
 

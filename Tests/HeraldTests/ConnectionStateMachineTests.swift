@@ -3,6 +3,7 @@ import HeraldWire
 import NIOCore
 import NIOWebSocket
 import Testing
+import Topics
 
 @Suite struct ConnectionStateMachineTests {
     let mask = WebSocketMaskingKey([9, 8, 7, 6])!
@@ -43,12 +44,17 @@ import Testing
         #expect(state.framesQueued(ByteBuffer(string: "1"), messages: 1) == .write)
         state.isWritable = false
         #expect(state.framesQueued(ByteBuffer(string: "2"), messages: 1) == .queued(dropped: 0))
-        #expect(state.nextToDrain() == nil, "nothing drains while the channel is not writable")
+        #expect(state.nextGeneration().isEmpty, "nothing drains while the channel is not writable")
         state.isWritable = true
         #expect(state.framesQueued(ByteBuffer(string: "3"), messages: 1) == .queued(dropped: 0), "order: behind the backlog")
-        #expect(state.nextToDrain() == ByteBuffer(string: "2"))
-        #expect(state.nextToDrain() == ByteBuffer(string: "3"))
-        #expect(state.nextToDrain() == nil)
+        #expect(state.nextGeneration() == [ByteBuffer(string: "2"), ByteBuffer(string: "3")])
+        #expect(state.framesQueued(ByteBuffer(string: "4"), messages: 1) == .queued(dropped: 0), "lagging until caught up")
+        #expect(state.nextGeneration().isEmpty, "one generation at a time")
+        state.generationWritten()
+        #expect(state.nextGeneration() == [ByteBuffer(string: "4")])
+        state.generationWritten()
+        #expect(state.nextGeneration().isEmpty && !state.lagging, "caught up")
+        #expect(state.framesQueued(ByteBuffer(string: "5"), messages: 1) == .write)
     }
 
     @Test func disconnectPolicyEndsASlowConsumerWithWhatItHeld() {
@@ -70,8 +76,7 @@ import Testing
         #expect(state.framesQueued(ByteBuffer(string: "cccc"), messages: 1) == .queued(dropped: 1))
         #expect(state.phase == .open)
         state.isWritable = true
-        #expect(state.nextToDrain() == ByteBuffer(string: "bbbb"))
-        #expect(state.nextToDrain() == ByteBuffer(string: "cccc"))
+        #expect(state.nextGeneration() == [ByteBuffer(string: "bbbb"), ByteBuffer(string: "cccc")])
         #expect(state.closed() == 0)
     }
 
@@ -149,5 +154,38 @@ import Testing
         #expect(state.sweep(now: start + .seconds(126 as Int64), idleTimeout: idle, pingInterval: ping) == .idleClose)
         _ = state.closeInitiated()
         #expect(state.sweep(now: start + .seconds(500 as Int64), idleTimeout: idle, pingInterval: ping) == .none)
+    }
+}
+
+/// CONTRACT §11 in the backlog: one pending message per keep-latest topic, in seq order.
+@Suite struct KeepLatestBacklogTests {
+    @Test func aNewerMessageReplacesThePendingOneOfItsTopic() throws {
+        var state = ConnectionStateMachine(maxMessageBytes: 1000, compressed: false, backlogLimit: 1000, policy: .disconnect, now: .now())
+        _ = state.handshakeSent()
+        let a = try TopicName("prices.A")
+        let b = try TopicName("prices.B")
+        #expect(state.latestQueued(ByteBuffer(string: "A1"), topic: a) == (.write, 0), "an up-to-date connection writes at once")
+        state.isWritable = false
+        #expect(state.latestQueued(ByteBuffer(string: "A2"), topic: a).conflated == 0)
+        #expect(state.latestQueued(ByteBuffer(string: "B1"), topic: b).conflated == 0)
+        #expect(state.framesQueued(ByteBuffer(string: "other"), messages: 1) == .queued(dropped: 0))
+        #expect(state.latestQueued(ByteBuffer(string: "A3"), topic: a).conflated == 1)
+        #expect(state.latestQueued(ByteBuffer(string: "B2"), topic: b).conflated == 1)
+        #expect(state.latestQueued(ByteBuffer(string: "A4"), topic: a).conflated == 1)
+        state.isWritable = true
+        let drained = state.nextGeneration().map { String(buffer: $0) }
+        #expect(drained == ["other", "B2", "A4"], "the newest of each, in the order they were published")
+    }
+
+    @Test func overflowDropsOtherTopicsBeforeLatestOnes() throws {
+        var state = ConnectionStateMachine(maxMessageBytes: 1000, compressed: false, backlogLimit: 6, policy: .drop, now: .now())
+        _ = state.handshakeSent()
+        state.isWritable = false
+        _ = state.latestQueued(ByteBuffer(string: "AA"), topic: try TopicName("a"))
+        #expect(state.framesQueued(ByteBuffer(string: "xx"), messages: 1) == .queued(dropped: 0))
+        #expect(state.framesQueued(ByteBuffer(string: "yyy"), messages: 1) == .queued(dropped: 1), "xx goes, not AA")
+        state.isWritable = true
+        let drained = state.nextGeneration().map { String(buffer: $0) }
+        #expect(drained == ["AA", "yyy"])
     }
 }

@@ -26,6 +26,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
     private var token: BoxedGrants?
     /// A `POST /publish/{topic}` that passed the checks and is reading its body.
     private var publishRequest: PublishHTTPRequest?
+    private var publishIsBinary = false
 
     private var logger: Logger { listener.logger }
 
@@ -211,6 +212,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
                    reason: "publish to '\(topic)' not granted", context: context)
         case .success:
             publishRequest = request
+            publishIsBinary = PublishHTTPRequest.marksBinary(head.headers)
         }
     }
 
@@ -224,13 +226,16 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
         answered = true
         handshakeEnded()
         let core = listener.core
+        let binary = publishIsBinary
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        core.loop.submit { core.accept(topic: topic, payload: payload, retain: retain) }.hop(to: context.eventLoop).whenComplete { result in
+        let published = core.loop.makePromise(of: Result<BrokerCore.PublishResult, BrokerCore.PublishRefusal>.self)
+        core.loop.execute {
+            core.submit(topic: topic, payload: payload, retain: retain, binary: binary) { published.succeed($0) }
+        }
+        published.futureResult.hop(to: context.eventLoop).whenComplete { result in
             let (handler, context) = loopBound.value
             let answer: HTTPAnswer = switch result {
-            case .success(.success(let published)): .json(.ok, "{\"seq\":\(published.seq),\"deliveries\":\(published.deliveries)}")
-            case .success(.failure(let refusal)):
-                .error(refusal == .retainedFull ? .insufficientStorage : .serviceUnavailable, refusal.code, refusal.message)
+            case .success(let outcome): .published(outcome)
             case .failure: .error(.serviceUnavailable, "shutting_down", "the broker is stopping")
             }
             handler.answer(answer.closingResponse(), context: context)

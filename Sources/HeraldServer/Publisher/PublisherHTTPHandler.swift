@@ -18,39 +18,51 @@ final class PublisherHTTPHandler: ChannelDuplexHandler {
     private var request: PublishHTTPRequest?
     private var head: HTTPRequestHead?
     private var readHeld = false
-    /// Running while a request is incomplete (CONTRACT §6: an incomplete command closes).
-    private var incompleteTimer: Scheduled<Void>?
+    private let watch: IncompleteRequestWatch
     private var context: ChannelHandlerContext?
 
-    init(core: BrokerCore, metrics: MetricsEndpoint) {
+    init(core: BrokerCore, metrics: MetricsEndpoint, watch: IncompleteRequestWatch) {
         self.core = core
         self.metrics = metrics
+        self.watch = watch
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-        incompleteTimer?.cancel()
-    }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
-            request = PublishHTTPRequest(method: head.method, uri: head.uri, maxBodyBytes: core.settings.maxMessageBytes)
-            incompleteTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(core.settings.handshakeTimeoutSeconds)) {
-                context.close(promise: nil)
-            }
+            let request = PublishHTTPRequest(method: head.method, uri: head.uri, maxBodyBytes: core.settings.maxMessageBytes)
+            self.request = request
+            answerExpectation(of: head, request: request, context: context)
         case .body(var chunk):
             request?.receive(&chunk)
         case .end:
-            incompleteTimer?.cancel()
-            incompleteTimer = nil
+            watch.requestCompleted()
             guard let head, let request else { return }
             self.head = nil
             self.request = nil
             answer(request, head: head, context: context)
         }
+    }
+
+    /// RFC 9110 §10.1.1: a client that asks before sending its body gets 100 at once, or
+    /// the 413 its declared length earns, and then the connection closes, since the body
+    /// may or may not follow.
+    private func answerExpectation(of head: HTTPRequestHead, request: PublishHTTPRequest, context: ChannelHandlerContext) {
+        guard head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }), case .publish = request.route else { return }
+        if let length = head.headers["content-length"].first.flatMap({ Int($0) }), length > core.settings.maxMessageBytes {
+            self.head = nil
+            self.request = nil
+            var closing = head
+            closing.headers.replaceOrAdd(name: "connection", value: "close")
+            let limit = core.settings.maxMessageBytes
+            send(.error(.payloadTooLarge, "too_large", "the body is over --max-message-bytes (\(limit))"), head: closing, context: context)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
     }
 
     private func answer(_ request: PublishHTTPRequest, head: HTTPRequestHead, context: ChannelHandlerContext) {
@@ -76,12 +88,8 @@ final class PublisherHTTPHandler: ChannelDuplexHandler {
                 send(.error(.payloadTooLarge, "too_large", "the body is over --max-message-bytes (\(limit))"), head: head, context: context)
                 return
             }
-            switch core.accept(topic: topic, payload: payload, retain: retain) {
-            case .success(let result):
-                send(.json(.ok, "{\"seq\":\(result.seq),\"deliveries\":\(result.deliveries)}"), head: head, context: context)
-            case .failure(let refusal):
-                send(.error(refusal == .retainedFull ? .insufficientStorage : .serviceUnavailable, refusal.code, refusal.message),
-                     head: head, context: context)
+            core.submit(topic: topic, payload: payload, retain: retain, binary: PublishHTTPRequest.marksBinary(head.headers)) { [self] result in
+                send(.published(result), head: head, context: context)
             }
         }
     }

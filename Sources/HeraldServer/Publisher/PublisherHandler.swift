@@ -25,6 +25,11 @@ final class PublisherHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     /// Buffered commands are being handled over several turns.
     private var continuing = false
+    /// Replies behind one still awaited from the backplane (nil until it comes), in order.
+    private var waiting = CircularBuffer<ByteBuffer?>()
+    private var firstWaitingSlot = 0
+    /// Publishes a publisher may have awaiting the backplane before it is not read from.
+    static let awaitedRepliesLimit = 1024
 
     init(core: BrokerCore) {
         self.core = core
@@ -70,19 +75,31 @@ final class PublisherHandler: ChannelDuplexHandler {
             handled += 1
             switch command {
             case .publish(let topic, let payload, let retain, let binary):
-                switch core.accept(topic: topic, payload: payload, retain: retain, binary: binary) {
-                case .success(let result):
-                    reply.writeString("+OK \(result.seq) \(result.deliveries)\r\n")
-                case .failure(let refusal):
-                    reply.writeString("-ERR \(refusal.code) \(refusal.message)\r\n")
+                var answered: ByteBuffer?
+                var slot: Int?
+                core.submit(topic: topic, payload: payload, retain: retain, binary: binary) { [self] result in
+                    let line = switch result {
+                    case .success(let result): ByteBuffer(string: "+OK \(result.seq) \(result.deliveries)\r\n")
+                    case .failure(let refusal): ByteBuffer(string: "-ERR \(refusal.code) \(refusal.message)\r\n")
+                    }
+                    if let slot { fill(slot, with: line) } else { answered = line }
+                }
+                if let answered {
+                    queueReply(answered, into: &reply)
+                } else {
+                    // Through a backplane: the answer comes later, and what follows waits behind it.
+                    if reply.readableBytes > 0 { context.write(wrapOutboundOut(reply), promise: nil) }
+                    reply.clear()
+                    slot = firstWaitingSlot + waiting.count
+                    waiting.append(nil)
                 }
             case .ping:
-                reply.writeStaticString("+PONG\r\n")
+                queueReply(ByteBuffer(string: "+PONG\r\n"), into: &reply)
             case .stats:
                 let json = core.statsJSON()
-                reply.writeString("+STATS \(json.utf8.count)\r\n\(json)\r\n")
+                queueReply(ByteBuffer(string: "+STATS \(json.utf8.count)\r\n\(json)\r\n"), into: &reply)
             case .refuse(let code, let message, let fatal):
-                reply.writeString("-ERR \(code) \(message)\r\n")
+                queueReply(ByteBuffer(string: "-ERR \(code) \(message)\r\n"), into: &reply)
                 if fatal {
                     closing = true
                     context.writeAndFlush(wrapOutboundOut(reply)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
@@ -111,6 +128,29 @@ final class PublisherHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Replies go out in command order: behind an answer still awaited, they wait.
+    private func queueReply(_ line: ByteBuffer, into reply: inout ByteBuffer) {
+        if waiting.isEmpty {
+            reply.writeImmutableBuffer(line)
+        } else {
+            waiting.append(line)
+        }
+    }
+
+    private func fill(_ slot: Int, with line: ByteBuffer) {
+        waiting[offset: slot - firstWaitingSlot] = line
+        guard let context else { return }
+        var wrote = false
+        while let first = waiting.first, let line = first {
+            waiting.removeFirst()
+            firstWaitingSlot += 1
+            context.write(wrapOutboundOut(line), promise: nil)
+            wrote = true
+        }
+        if wrote { context.flush() }
+        if waiting.count < Self.awaitedRepliesLimit { resumeReading() }
+    }
+
     private func watchIncompleteCommand(restart: Bool, context: ChannelHandlerContext) {
         if parser.isBetweenCommands(buffered: buffer.readableBytes) {
             incompleteTimer?.cancel()
@@ -130,7 +170,7 @@ final class PublisherHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        guard context.channel.isWritable, !continuing else {
+        guard context.channel.isWritable, !continuing, waiting.count < Self.awaitedRepliesLimit else {
             readHeld = true
             return
         }
@@ -144,7 +184,7 @@ final class PublisherHandler: ChannelDuplexHandler {
     }
 
     private func resumeReading() {
-        guard readHeld, !continuing, let context, context.channel.isWritable else { return }
+        guard readHeld, !continuing, waiting.count < Self.awaitedRepliesLimit, let context, context.channel.isWritable else { return }
         readHeld = false
         context.read()
     }

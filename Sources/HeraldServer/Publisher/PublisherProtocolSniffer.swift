@@ -16,6 +16,9 @@ final class PublisherProtocolSniffer: ChannelInboundHandler, RemovableChannelHan
     private let core: BrokerCore
     private let metrics: MetricsEndpoint
     private var buffered: ByteBuffer?
+    /// Runs while a first word is incomplete: a connection that sent nothing is idle and
+    /// stays, one that sent half a word is an incomplete command (CONTRACT §6).
+    private var undecidedTimer: Scheduled<Void>?
 
     init(core: BrokerCore, metrics: MetricsEndpoint) {
         self.core = core
@@ -37,6 +40,10 @@ final class PublisherProtocolSniffer: ChannelInboundHandler, RemovableChannelHan
         return isMethod && view[end] == UInt8(ascii: " ") ? .http : .lineProtocol
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        undecidedTimer?.cancel()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
         if var buffered {
@@ -45,17 +52,25 @@ final class PublisherProtocolSniffer: ChannelInboundHandler, RemovableChannelHan
         }
         guard let found = Self.sniff(incoming) else {
             buffered = incoming
+            if undecidedTimer == nil {
+                undecidedTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(core.settings.handshakeTimeoutSeconds)) {
+                    context.close(promise: nil)
+                }
+            }
             return
         }
         buffered = nil
+        undecidedTimer?.cancel()
         do {
             let pipeline = context.pipeline.syncOperations
             switch found {
             case .lineProtocol:
                 try pipeline.addHandler(PublisherHandler(core: core), position: .after(self))
             case .http:
-                try pipeline.addHandler(PublisherHTTPHandler(core: core, metrics: metrics), position: .after(self))
+                let watch = IncompleteRequestWatch(timeout: .seconds(core.settings.handshakeTimeoutSeconds))
+                try pipeline.addHandler(PublisherHTTPHandler(core: core, metrics: metrics, watch: watch), position: .after(self))
                 try pipeline.configureHTTPServerPipeline(position: .after(self), withPipeliningAssistance: true, withErrorHandling: true)
+                try pipeline.addHandler(watch, position: .after(self))
             }
         } catch {
             context.close(promise: nil)

@@ -157,6 +157,26 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Loop
         context.write(wrapOutboundOut(events), promise: nil)
     }
 
+    /// A lagging connection's backlog goes out one generation at a time: the next when
+    /// this one is written, or the connection has caught up.
+    private func writeNextGeneration(context: ChannelHandlerContext) {
+        let generation = state.nextGeneration()
+        guard let last = generation.last else {
+            if state.drainedForReplay() { continueReplay() }
+            return
+        }
+        for frames in generation.dropLast() { write(frames, context: context) }
+        services.outbox.bytesOutSinceBatch += last.readableBytes
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(last), promise: written)
+        services.outbox.publishCounters()
+        written.futureResult.assumeIsolated().whenSuccess { [self] in
+            state.generationWritten()
+            guard let context = self.context else { return }
+            writeNextGeneration(context: context)
+        }
+    }
+
     func flush() {
         flushScheduled = false
         context?.flush()
@@ -165,16 +185,7 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Loop
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         state.isWritable = context.channel.isWritable
         if state.isWritable {
-            var wrote = false
-            while let events = state.nextToDrain() {
-                write(events, context: context)
-                wrote = true
-            }
-            if wrote {
-                context.flush()
-                services.outbox.publishCounters()
-            }
-            if state.drainedForReplay() { continueReplay() }
+            writeNextGeneration(context: context)
         }
         context.fireChannelWritabilityChanged()
     }
@@ -191,7 +202,7 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Loop
         case .none, .idleClose:
             break
         case .ping:
-            if state.isWritable {
+            if state.isWritable && !state.lagging {
                 write(Self.ping, context: context)
                 context.flush()
             }

@@ -68,7 +68,16 @@ package struct ConnectionStateMachine {
     private let policy: SlowConsumerPolicy
     /// The channel's writability, from its events: NIO reports crossing the high water mark
     /// synchronously from the write that crosses it, so this is never stale.
-    package var isWritable = true
+    package var isWritable = true {
+        didSet { if !isWritable { lagging = true } }
+    }
+    /// The connection fell behind (its channel stopped being writable): from then on what
+    /// the core sends waits in the backlog, and goes out a generation at a time, the next
+    /// only once the last is written to the socket. Frames handed to NIO can no longer be
+    /// dropped or replaced, so this keeps a lagging connection's pending messages where the
+    /// slow-consumer policy and keep-latest can still act on them (CONTRACT §6, §11).
+    package private(set) var lagging = false
+    private var generationInFlight = false
     private var lastInbound: NIODeadline
     private var lastPing: NIODeadline
     /// When the connection's token expires; nil without a token or without `exp`.
@@ -97,7 +106,7 @@ package struct ConnectionStateMachine {
 
     package mutating func framesQueued(_ frames: ByteBuffer, messages: Int) -> OutboundAction {
         guard phase == .open else { return .ignore }
-        if backlog.isEmpty && isWritable { return .write }
+        if !lagging && isWritable { return .write }
         backlog.append(frames, messages: messages)
         return enforceBacklogLimit()
     }
@@ -107,7 +116,7 @@ package struct ConnectionStateMachine {
     /// any (`conflated` 1).
     package mutating func latestQueued(_ frame: ByteBuffer, topic: TopicName) -> (action: OutboundAction, conflated: Int) {
         guard phase == .open else { return (.ignore, 0) }
-        if backlog.isEmpty && isWritable { return (.write, 0) }
+        if !lagging && isWritable { return (.write, 0) }
         let conflated = backlog.appendLatest(frame, topic: topic)
         return (enforceBacklogLimit(), conflated)
     }
@@ -138,22 +147,36 @@ package struct ConnectionStateMachine {
     /// otherwise `drainedForReplay` says when.
     package mutating func replayPaused() -> Bool {
         guard phase == .open else { return false }
-        if isWritable && backlog.isEmpty { return true }
+        if isWritable && !lagging { return true }
         replayWaiting = true
         return false
     }
 
     /// After a drain: true once, when a paused replay may go on.
     package mutating func drainedForReplay() -> Bool {
-        guard replayWaiting, phase == .open, isWritable, backlog.isEmpty else { return false }
+        guard replayWaiting, phase == .open, isWritable, !lagging else { return false }
         replayWaiting = false
         return true
     }
 
-    /// The next backlog entry to write while the channel is writable.
-    package mutating func nextToDrain() -> ByteBuffer? {
-        guard isWritable, phase == .open else { return nil }
-        return backlog.popFirst()
+    /// What a lagging connection writes next: the whole backlog, once the channel is
+    /// writable and the previous generation written (`generationWritten`); empty when there
+    /// is nothing to write now. An empty backlog then means it caught up.
+    package mutating func nextGeneration() -> [ByteBuffer] {
+        guard lagging, isWritable, !generationInFlight, phase == .open else { return [] }
+        var frames: [ByteBuffer] = []
+        while let next = backlog.popFirst() { frames.append(next) }
+        if frames.isEmpty {
+            lagging = false
+        } else {
+            generationInFlight = true
+        }
+        return frames
+    }
+
+    /// The last frame of the generation reached the socket.
+    package mutating func generationWritten() {
+        generationInFlight = false
     }
 
     /// Shutdown: everything queued goes out before the close, whatever the writability.

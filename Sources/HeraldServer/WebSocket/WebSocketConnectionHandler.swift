@@ -143,7 +143,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             }
         case .close(let code):
             for frames in state.drainForShutdown() { write(frames, context: context) }
-            sendClose(code: code, reason: "server shutting down", context: context)
+            sendClose(code: code, reason: code == CloseCode.goingAway ? "server shutting down" : "reconnect to resume", context: context)
         case .latest(let frame, let topic, let live):
             let (action, conflated) = state.latestQueued(frame, topic: topic)
             services.outbox.conflatedSinceBatch += conflated
@@ -205,6 +205,26 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         context.write(wrapOutboundOut(frames), promise: nil)
     }
 
+    /// A lagging connection's backlog goes out one generation at a time: the next when
+    /// this one is written, or the connection has caught up.
+    private func writeNextGeneration(context: ChannelHandlerContext) {
+        let generation = state.nextGeneration()
+        guard let last = generation.last else {
+            if state.drainedForReplay() { continueReplay() }
+            return
+        }
+        for frames in generation.dropLast() { write(frames, context: context) }
+        services.outbox.bytesOutSinceBatch += last.readableBytes
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(last), promise: written)
+        services.outbox.publishCounters()
+        written.futureResult.assumeIsolated().whenSuccess { [self] in
+            state.generationWritten()
+            guard let context = self.context else { return }
+            writeNextGeneration(context: context)
+        }
+    }
+
     func flush() {
         flushScheduled = false
         context?.flush()
@@ -213,16 +233,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         state.isWritable = context.channel.isWritable
         if state.isWritable {
-            var wrote = false
-            while let frames = state.nextToDrain() {
-                write(frames, context: context)
-                wrote = true
-            }
-            if wrote {
-                context.flush()
-                services.outbox.publishCounters()
-            }
-            if state.drainedForReplay() { continueReplay() }
+            writeNextGeneration(context: context)
             resumeReading(context: context)
         }
         context.fireChannelWritabilityChanged()

@@ -66,6 +66,12 @@ package struct PublishHTTPRequest {
         return route
     }
 
+    /// A body sent as `application/octet-stream` is binary even when it is valid UTF-8, as
+    /// `PUB … BINARY` is (CONTRACT §4.2): never delivered as text.
+    package static func marksBinary(_ headers: HTTPHeaders) -> Bool {
+        headers["content-type"].contains { $0.trimmingSpaces.lowercased().hasPrefix("application/octet-stream") }
+    }
+
     /// `retain=true` (or `1`, or a bare `retain`) in a query string.
     package static func queryFlag(_ name: String, in query: Substring) -> Bool {
         query.split(separator: "&").contains { pair in

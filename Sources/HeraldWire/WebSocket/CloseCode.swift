@@ -13,6 +13,9 @@ package enum CloseCode {
     package static let internalError = UInt16(webSocketErrorCode: .unexpectedServerError)
     /// CONTRACT §7: the connection's token expired.
     package static let tokenExpired: UInt16 = 4001
+    /// The backplane lost messages this connection should have had (CONTRACT §13): it is
+    /// closed so that it reconnects and resumes.
+    package static let serviceRestart: UInt16 = 1012
 
     /// CONTRACT §4.1: the codes a client may send and get echoed; anything else is 1002.
     package static func isEchoable(_ code: UInt16) -> Bool {

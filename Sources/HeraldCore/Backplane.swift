@@ -1,0 +1,17 @@
+import NIOCore
+import Topics
+
+/// Where publishes are accepted when several brokers act as one (CONTRACT §13): the store
+/// gives each its seq, and hands every accepted message back to every broker, in seq order,
+/// through `BrokerCore.deliverAccepted`. herald's is Redis (`HeraldBackplane`); without one
+/// the core accepts publishes itself.
+package protocol Backplane: AnyObject, Sendable {
+    /// Core loop: accept a publish; `accepted` runs on the core loop with its seq, or with
+    /// `.unavailable` when the store cannot be reached (never accepted and lost).
+    func accept(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool,
+                _ accepted: @escaping (Result<UInt64, BrokerCore.PublishRefusal>) -> Void)
+    /// STATS `backplane`.
+    var name: String { get }
+    /// STATS `backplane_connected`.
+    var isConnected: Bool { get }
+}

@@ -1,0 +1,80 @@
+import HeraldWire
+import NIOCore
+import Topics
+
+/// Publishing through a backplane (CONTRACT §13): the store numbers each publish and hands
+/// every accepted message back, in seq order, to every broker, this one included, which
+/// delivers it to its own subscribers as if it had accepted it itself. A publisher's `+OK`
+/// waits for its message to come back, so that it can say how many of this broker's
+/// subscribers it was queued for.
+extension BrokerCore {
+    /// Every publishing path comes here. Without a backplane it completes at once.
+    package func submit(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool = false,
+                        _ done: @escaping (Result<PublishResult, PublishRefusal>) -> Void) {
+        loop.assertInEventLoop()
+        guard let backplane else {
+            done(accept(topic: topic, payload: payload, retain: retain, binary: binary))
+            return
+        }
+        if isShuttingDown { return done(.failure(.shuttingDown)) }
+        if retain && retained.refuses(topic, size: payload.readableBytes) { return done(.failure(.retainedFull)) }
+        publishesInFlight += 1
+        backplane.accept(topic: topic, payload: payload, retain: retain, binary: binary) { [unowned self] result in
+            publishesInFlight -= 1
+            switch result {
+            case .failure(let refusal):
+                done(.failure(refusal))
+            case .success(let accepted):
+                if let deliveries = deliveredBeforeAnswer.removeValue(forKey: accepted) {
+                    done(.success(PublishResult(seq: accepted, deliveries: deliveries)))
+                } else if accepted <= seq {
+                    // Came back during a gap this broker could not replay: delivered nowhere here.
+                    done(.success(PublishResult(seq: accepted, deliveries: 0)))
+                } else {
+                    awaitingDelivery[accepted] = done
+                }
+            }
+            if publishesInFlight == 0 { deliveredBeforeAnswer.removeAll() }
+        }
+    }
+
+    /// The backplane hands back an accepted message, in seq order; one already delivered
+    /// (a repeat after a reconnect) is ignored.
+    package func deliverAccepted(seq accepted: UInt64, topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool) {
+        loop.assertInEventLoop()
+        guard accepted > seq else { return }
+        let result = publish(topic: topic, payload: payload, retain: retain, binary: binary, acceptedSeq: accepted)
+        if let done = awaitingDelivery.removeValue(forKey: accepted) {
+            done(.success(result))
+        } else if publishesInFlight > 0 {
+            deliveredBeforeAnswer[accepted] = result.deliveries
+        }
+    }
+
+    /// The backplane cannot hand back everything after `seq` (its log was trimmed while this
+    /// broker was cut off), or its store lost its data and has a new epoch. Connected clients
+    /// are told so (CONTRACT §13): JSON mode gets a null-topic gap from the last seq it was
+    /// sent; raw mode and event streams are closed (1012) so that they reconnect and resume.
+    package func backplaneDiscontinuity(resumingAfter newSeq: UInt64, newEpoch: String?) {
+        loop.assertInEventLoop()
+        let lastDelivered = seq
+        if let newEpoch, newEpoch != epoch {
+            epoch = newEpoch
+            encoder = FrameEncoder(compressionThreshold: settings.compressionThreshold, memoryLevel: settings.deflateMemoryLevel, epoch: newEpoch)
+            history = MessageHistory(capacityPerTopic: settings.historyPerTopic, maxBytes: settings.maxHistoryBytes, ttl: UInt64(settings.historyTTLSeconds * 1e9))
+            retained = RetainedMessages(maxBytes: settings.maxRetainedBytes)
+        }
+        seq = newSeq
+        history.forget(through: newSeq)
+        for subscriber in attached {
+            switch subscriber.wireForm.mode {
+            case .json: reply(ServerReply.gap(topic: nil, since: lastDelivered), to: subscriber)
+            case .raw, .sse: subscriber.outbox.enqueue(.close(CloseCode.serviceRestart), to: subscriber)
+            }
+        }
+        // Accepted, but lost to this broker's subscribers.
+        for (accepted, done) in awaitingDelivery { done(.success(PublishResult(seq: accepted, deliveries: 0))) }
+        awaitingDelivery.removeAll()
+        scheduleSend()
+    }
+}
