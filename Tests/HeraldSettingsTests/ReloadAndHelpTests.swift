@@ -54,10 +54,11 @@ import Foundation
         // Each option's help stays on its line, except the one whose values make it too long to.
         let lines = help.replacingOccurrences(of: "\n     ", with: " ").split(separator: "\n")
         #expect(lines.count == Self.expectedNames.count + 1)
-        for name in Self.expectedNames where name != "compression" {
+        for name in Self.expectedNames where !["compression", "metrics"].contains(name) {
             #expect(lines.contains { $0.hasPrefix("  --\(name) ") }, "\(name) is missing from the help")
         }
         #expect(lines.contains { $0.hasPrefix("  --[no-]compression ") && $0.hasSuffix("Default: true.") })
+        #expect(lines.contains { $0.hasPrefix("  --[no-]metrics ") && $0.hasSuffix("Default: false.") })
         #expect(lines.contains { $0.hasPrefix("  --config FILE ") })
         #expect(lines.contains { $0.hasPrefix("  --listen HOST:PORT ") && $0.hasSuffix("Default: 127.0.0.1:8080.") })
         #expect(lines.contains { $0.hasPrefix("  --threads N ") && $0.hasSuffix("Default: one per core.") })

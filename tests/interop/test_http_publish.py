@@ -2,6 +2,7 @@
 protocol of §5 (told apart by the first bytes), with keep-alive, pipelining, chunked and
 slow bodies, every row of the §9 table, by curl and by a raw socket; and `POST
 /publish/{topic}` on the WebSocket listener for bearers of a token with a `publish` claim."""
+import base64
 import json
 import os
 import select
@@ -259,7 +260,13 @@ def test_curl_binary_payload_is_exact_and_binary(tmp_path, broker):
     assert status == 200 and seq_deliveries(body)[1] == 1, body
     # §4.2: not valid UTF-8, so a binary message, carrying exactly the published bytes.
     assert ws.recv_data() == (0x2, BINARY_PAYLOAD)
-    # Marked binary by its Content-Type: binary even though it is valid UTF-8.
+
+
+@needs_curl
+def test_curl_octet_stream_is_binary(broker):
+    b = broker()
+    ws = RawWebSocket(b.port, "/topics/bin.>")
+    # Marked binary by its Content-Type (§4.2): binary even though it is valid UTF-8.
     status, _, body = sock_curl(b, "--data-binary", "plain text", "-H", "Content-Type: application/octet-stream",
                                 "http://localhost/publish/bin.y")
     assert status == 200, body
@@ -582,35 +589,61 @@ def test_retain_query_reaches_a_later_raw_subscriber(broker):
     assert fresh.recv_data() == (0x1, b"D")
 
 
+def json_subscriber(b, pattern):
+    js = RawWebSocket(b.port, "/ws")
+    js.send_text(json.dumps({"op": "subscribe", "topic": pattern, "id": 1}))
+    assert json.loads(js.recv_data()[1])["op"] == "ok"
+    return js
+
+
 def test_binary_safe_payloads_reach_subscribers_exactly(broker):
+    """§4.2: exactly the published bytes; binary when not valid UTF-8, text otherwise;
+    §4.3: base64 in JSON mode for what is not UTF-8."""
     b = broker()
     raw = RawWebSocket(b.port, "/topics/bin.>")
-    js = RawWebSocket(b.port, "/ws")
-    js.send_text(json.dumps({"op": "subscribe", "topic": "bin.>", "id": 1}))
-    assert json.loads(js.recv_data()[1])["op"] == "ok"
+    js = json_subscriber(b, "bin.>")
     every_byte = bytes(range(256))
     with HttpConn(b.socket_path) as conn:
         assert published(conn.roundtrip("POST", "/publish/bin.a", BINARY_PAYLOAD))[1] == 2
         assert published(conn.roundtrip("POST", "/publish/bin.b", every_byte))[1] == 2
         assert published(conn.roundtrip("POST", "/publish/bin.c", "prix é €".encode(),
-                                        headers=[("Content-Type", "text/plain; charset=utf-8")]))[1] == 2
-        assert published(conn.roundtrip("POST", "/publish/bin.d", b"utf8 but marked",
-                                         headers=[("Content-Type", "application/octet-stream")]))[1] == 2
+                                         headers=[("Content-Type", "text/plain; charset=utf-8")]))[1] == 2
         assert published(conn.roundtrip("POST", "/publish/bin.e", b'{"a":[1,2]}',
                                          headers=[("Content-Type", "application/json")]))[1] == 2
+        assert published(conn.roundtrip("POST", "/publish/bin.z", b"\x00"))[1] == 2
     assert raw.recv_data() == (0x2, BINARY_PAYLOAD)
     assert raw.recv_data() == (0x2, every_byte)
     assert raw.recv_data() == (0x1, "prix é €".encode())
-    assert raw.recv_data() == (0x2, b"utf8 but marked")
     assert raw.recv_data() == (0x1, b'{"a":[1,2]}')
-    import base64
+    zero = raw.recv_data()  # NUL is valid UTF-8: text or binary, but exactly this byte
+    assert zero[1] == b"\x00" and zero[0] in (0x1, 0x2), zero
     msgs = [json.loads(js.recv_data()[1]) for _ in range(5)]
-    assert [m["topic"] for m in msgs] == ["bin.a", "bin.b", "bin.c", "bin.d", "bin.e"]
+    assert [m["topic"] for m in msgs] == ["bin.a", "bin.b", "bin.c", "bin.e", "bin.z"]
     assert msgs[0]["encoding"] == "base64" and base64.b64decode(msgs[0]["data"]) == BINARY_PAYLOAD
     assert msgs[1]["encoding"] == "base64" and base64.b64decode(msgs[1]["data"]) == every_byte
     assert msgs[2]["data"] == "prix é €" and "encoding" not in msgs[2]
-    assert msgs[3]["encoding"] == "base64" and base64.b64decode(msgs[3]["data"]) == b"utf8 but marked"
-    assert msgs[4]["data"] == {"a": [1, 2]}
+    assert msgs[3]["data"] == {"a": [1, 2]}
+
+
+def test_octet_stream_content_type_marks_the_message_binary(broker):
+    """§4.2: 'a binary message when the publisher marked it binary (… an HTTP publish with
+    `Content-Type: application/octet-stream`)'; §4.3: marked binary is base64 in JSON mode."""
+    b = broker()
+    raw = RawWebSocket(b.port, "/topics/mark.>")
+    js = json_subscriber(b, "mark.>")
+    with HttpConn(b.socket_path) as conn:
+        assert published(conn.roundtrip("POST", "/publish/mark.a", b"utf8 but marked",
+                                         headers=[("Content-Type", "application/octet-stream")]))[1] == 2
+        # media types are case-insensitive (RFC 9110 §8.3.1)
+        assert published(conn.roundtrip("POST", "/publish/mark.b", b'{"x":1}',
+                                         headers=[("content-type", "Application/Octet-Stream")]))[1] == 2
+        assert published(conn.roundtrip("POST", "/publish/mark.c", b"not marked"))[1] == 2
+    got = [raw.recv_data() for _ in range(3)]
+    assert got == [(0x2, b"utf8 but marked"), (0x2, b'{"x":1}'), (0x1, b"not marked")]
+    msgs = [json.loads(js.recv_data()[1]) for _ in range(3)]
+    assert msgs[0].get("encoding") == "base64" and base64.b64decode(msgs[0]["data"]) == b"utf8 but marked"
+    assert msgs[1].get("encoding") == "base64" and base64.b64decode(msgs[1]["data"]) == b'{"x":1}'
+    assert msgs[2]["data"] == "not marked" and "encoding" not in msgs[2]
 
 
 def test_line_protocol_and_http_interleaved_share_one_seq_order(broker):
@@ -761,12 +794,13 @@ def test_expect_100_continue(broker, length, then):
 
 
 @pytest.mark.parametrize("what,data", [
+    ("first byte only", b"P"),
     ("body short of its Content-Length", b"POST /publish/to.t HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nabc"),
     ("chunked body never finished", b"POST /publish/to.t HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"),
     ("head never finished", b"POST /publish/to.t HTTP/1.1\r\nHost: loc"),
     ("request line never finished", b"POST /publ"),
     ("GET head never finished", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"),
-])
+], ids=lambda v: v.replace(" ", "_") if isinstance(v, str) else "")
 def test_incomplete_request_closed_after_handshake_timeout(broker, what, data):
     """§6: a publisher command left incomplete for --handshake-timeout (a payload that never
     arrives included) closes that connection, while a publisher idle between commands
@@ -839,6 +873,125 @@ def test_shutdown_answers_http_publishers_503(broker):
     assert all(s == 503 for s in statuses[first:]), answers
     assert all(s == 503 for t, s in answers if t > 0.5), answers
     assert b.process.wait(timeout=10) == 0
+
+
+def test_one_mebibyte_body_at_the_default_limit(broker):
+    b = broker()  # --max-message-bytes defaults to 1 MiB
+    ws = RawWebSocket(b.port, "/topics/mib")
+    body = bytes(range(256)) * 4096  # 1 MiB, not UTF-8
+    with HttpConn(b.socket_path) as conn:
+        assert published(conn.roundtrip("POST", "/publish/mib", body)) == (1, 1)
+        assert_error(conn.roundtrip("POST", "/publish/mib", body + b"!"), 413, "too_large")
+    opcode, got = ws.recv_data()
+    assert opcode == 0x2 and got == body
+    assert b.stats()["published"] == 1
+
+
+def test_the_protocol_is_chosen_once_per_connection(broker):
+    """The first bytes choose the protocol of the whole connection: after line-protocol
+    commands an HTTP request line is a line that cannot be parsed (§5: `-ERR bad_request`,
+    closed); after an HTTP request a line command is not a valid request (400)."""
+    b = broker()
+    with b.unix() as line:
+        line.send(b"PING\r\n")
+        assert line.readline() == b"+PONG\r\n"
+        line.send(build("POST", "/publish/pp.t", b"x"))
+        assert line.readline().startswith(b"-ERR bad_request"), line.buffer
+        assert line.is_closed()
+    with HttpConn(b.socket_path) as conn:
+        assert conn.roundtrip("GET", "/healthz").status == 200
+        conn.send(b"PUB pp.t 1\r\nx\r\n")
+        assert conn.read_response().status == 400
+    assert b.stats()["published"] == 0
+
+
+def test_header_names_are_case_insensitive(broker):
+    b = broker()
+    ws = RawWebSocket(b.port, "/topics/case.t")
+    with HttpConn(b.socket_path) as conn:
+        conn.send(b"POST /publish/case.t HTTP/1.1\r\nhost: localhost\r\ncontent-length: 3\r\n\r\nabc")
+        assert published(conn.read_response()) == (1, 1)
+        conn.send(b"POST /publish/case.t HTTP/1.1\r\nHOST: localhost\r\nTRANSFER-ENCODING: Chunked\r\n\r\n"
+                  b"2\r\nde\r\n0\r\n\r\n")
+        assert published(conn.read_response()) == (2, 1)
+    assert ws.recv_data() == (0x1, b"abc")
+    assert ws.recv_data() == (0x1, b"de")
+
+
+@pytest.mark.parametrize("header", ["Content-Length: abc", "Content-Length: -5", "Content-Length: 1e3",
+                                    "Content-Length: 3\r\nContent-Length: 4"])
+def test_malformed_content_length_is_400(broker, header):
+    """RFC 9112 §6.3: an invalid Content-Length is an unrecoverable framing error: 400, and the
+    connection is closed. Nothing is published and the broker goes on."""
+    b = broker()
+    with HttpConn(b.socket_path) as conn:
+        conn.send(f"POST /publish/cl.t HTTP/1.1\r\nHost: localhost\r\n{header}\r\n\r\nabcd".encode())
+        r = conn.read_response()
+        assert r.status == 400, r
+        assert conn.is_closed(timeout=5)
+    assert b.stats()["published"] == 0
+    assert published(unix_http(b, "POST", "/publish/cl.t", b"ok")) == (1, 0)
+
+
+def test_http_1_0_request_gets_an_answer_and_the_close(broker):
+    """RFC 9112 §9.3: an HTTP/1.0 request without keep-alive ends its connection."""
+    b = broker()
+    ws = RawWebSocket(b.port, "/topics/old.t")
+    with HttpConn(b.socket_path) as conn:
+        conn.send(b"POST /publish/old.t HTTP/1.0\r\nContent-Length: 3\r\n\r\nold")
+        r = conn.read_response()
+        assert published(r) == (1, 1)
+        assert conn.is_closed(timeout=5)
+    assert ws.recv_data() == (0x1, b"old")
+
+
+def test_retain_false_is_not_retained(broker):
+    b = broker()
+    assert published(unix_http(b, "POST", "/publish/rf.t?retain=true", b"kept")) == (1, 0)
+    assert published(unix_http(b, "POST", "/publish/rf.t?retain=false", b"live only")) == (2, 0)
+    ws = RawWebSocket(b.port, "/topics/rf.t")
+    assert ws.recv_data() == (0x1, b"kept")
+    assert b.stats()["retained_bytes"] == 4
+
+
+def test_a_publisher_that_does_not_read_its_replies_is_not_read_from(broker):
+    """§6: a publisher that does not read its replies is not read from while its unread
+    replies exceed --max-pending-bytes; once it reads, every reply comes, in order."""
+    b = broker("--max-pending-bytes", "65536")
+    # ~95-byte replies: 64 KiB of unread replies plus the socket buffers hold a few
+    # thousand, so the broker must pause well before the last of these requests.
+    n = 7000
+    batch = b"".join(build("POST", "/publish/bp.t", b"%05d" % i) for i in range(n))
+    conn = HttpConn(b.socket_path, timeout=30)
+    sent = threading.Event()
+
+    def send():
+        try:
+            conn.sock.sendall(batch)
+        except OSError:
+            pass
+        sent.set()
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        previous, stable = -1, 0
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and stable < 5:  # stable for 5 × 0.2 s
+            now = b.stats()["published"]
+            stable = stable + 1 if now == previous else 0
+            previous = now
+            time.sleep(0.2)
+        assert stable >= 5, f"publishing never paused: {previous}"
+        assert previous < n, "the broker read every request although no reply was read"
+        assert not sent.is_set()
+        seqs = [published(conn.read_response())[0] for _ in range(n)]
+        assert seqs == list(range(1, n + 1))
+        sender.join(10)
+        assert sent.is_set()
+    finally:
+        conn.close()
+    assert b.stats()["published"] == n
 
 
 # ---------------------------------------------------------------------------------------
@@ -936,6 +1089,27 @@ def test_tcp_publish_refusals_401_and_403(tmp_path, broker):
     assert sub.recv_data() == (0x1, b"marker")
     for secret in (subscribe_only, narrow, expired):
         assert secret.rsplit(".", 1)[1] not in b.log(), "the log shows a token"
+
+
+def test_tcp_publish_body_limits_and_chunked(tmp_path, broker):
+    """The §9 table's body rules hold on the WebSocket listener's publish path too: the
+    payload's exact bytes (a chunked body included), 413 over --max-message-bytes."""
+    key = tokens.new_key()
+    b = broker("--auth-secret-file", tokens.write_keys(tmp_path / "keys", key), "--max-message-bytes", "4096")
+    reader = tokens.make_token(key, subscribe=["up.>"], ttl=600)
+    writer = tokens.make_token(key, publish=["up.>"], ttl=600)
+    sub = RawWebSocket(b.port, f"/topics/up.>?token={reader}")
+    auth = [("Authorization", f"Bearer {writer}")]
+    with HttpConn(port=b.port) as conn:
+        conn.send(build("POST", "/publish/up.c", headers=auth, chunks=[b"chunk-", b"\x00\xff", b"-end"]))
+        assert published(conn.read_response()) == (1, 1)
+    assert sub.recv_data() == (0x2, b"chunk-\x00\xff-end")
+    r = tcp_http(b, "POST", "/publish/up.big", b"B" * 4097, bearer=writer)
+    assert_error(r, 413, "too_large")
+    r = tcp_http(b, "POST", "/publish/up.big", b"b" * 4096, bearer=writer)
+    assert published(r) == (2, 1)
+    assert sub.recv_data() == (0x1, b"b" * 4096)
+    assert b.stats()["published"] == 2
 
 
 def test_tcp_publish_is_404_without_access_control(broker):

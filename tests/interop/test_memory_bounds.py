@@ -167,7 +167,7 @@ def test_history_ttl_drops_a_quiet_topics_history(broker):
         with b.unix() as conn:
             while not stop.is_set():
                 assert conn.pub("busy.x", "b" * 10).startswith(b"+OK")
-                time.sleep(0.2)
+                time.sleep(0.1)
 
     thread = threading.Thread(target=busy)
     thread.start()
@@ -176,7 +176,7 @@ def test_history_ttl_drops_a_quiet_topics_history(broker):
         dropped = wait_for(lambda: (lambda s: s["topics"] == 1 and s)(b.stats()), timeout=10)
         assert dropped, f"quiet.a's history was not dropped: {b.stats()}"
         # What is left is busy.x's (10-byte messages; quiet.a's were 1001 bytes each): busy.x,
-        # published to every 0.2 s, keeps its history.
+        # published to every 0.1 s, keeps its history.
         assert dropped["history_bytes"] > 0 and dropped["history_bytes"] % 10 == 0, dropped
         client = Json(b)
         client.request({"op": "subscribe", "topic": "quiet.a", "since": 0, "epoch": epoch})
@@ -230,7 +230,7 @@ def test_retained_cap_refuses_new_topics_and_keeps_the_connection(broker):
         conn.send(b"PING\r\n")
         assert conn.readline() == b"+PONG\r\n"
         assert conn.pub("r.plain", "not retained").startswith(b"+OK")
-        conn.send(b"PUB r.new1 5 RETAIN\r\nabcde\r\nPUB r.plain 2\r\nok\r\nPING\r\n")
+        conn.send(b"PUB r.new1 1000 RETAIN\r\n%s\r\nPUB r.plain 2\r\nok\r\nPING\r\n" % payload)
         assert conn.readline().startswith(b"-ERR retained_full")
         assert conn.readline().startswith(b"+OK")
         assert conn.readline() == b"+PONG\r\n"

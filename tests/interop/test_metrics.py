@@ -369,6 +369,15 @@ def test_metrics_agree_with_stats_after_a_known_load(tmp_path, broker):
     for i, topic in enumerate(("load.a", "load.b")):
         js.send_text(json.dumps({"op": "subscribe", "topic": topic, "id": i}))
         assert json.loads(js.recv_data()[1])["op"] == "ok"
+    # and one SSE stream on load.b (status 200, transport sse)
+    sse = socket.create_connection(("127.0.0.1", b.port), timeout=10)
+    sse.sendall(b"GET /sse/load.b HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+    sse_data = b""
+    while b"retry:" not in sse_data:
+        chunk = sse.recv(65536)
+        assert chunk, sse_data
+        sse_data += chunk
+    assert sse_data.startswith(b"HTTP/1.1 200"), sse_data
     # Refused handshakes: 2 × 404, 3 × 401 (missing or invalid token), 1 × 403.
     assert handshake(b.port, "/nowhere") == 404
     assert handshake(b.port, "/nowhere/else") == 404
@@ -377,7 +386,7 @@ def test_metrics_agree_with_stats_after_a_known_load(tmp_path, broker):
     assert handshake(b.port, "/ws", bearer="not.a.token") == 401
     assert handshake(b.port, "/topics/secret.x", bearer=token) == 403
 
-    # M = 25 publishes, by both kinds of publisher: load.a reaches 5 connections, load.b 4.
+    # M = 25 publishes, by both kinds of publisher: load.a reaches 5 connections, load.b 5.
     payload_bytes = 0
     with b.unix() as line, HttpConn(b.socket_path) as http:
         for i in range(20):
@@ -389,8 +398,8 @@ def test_metrics_agree_with_stats_after_a_known_load(tmp_path, broker):
             payload_bytes += 5 * len(body)
         for i in range(5):
             body = b"b-%d" % i
-            assert published(http.roundtrip("POST", "/publish/load.b", body))[1] == 4
-            payload_bytes += 4 * len(body)
+            assert published(http.roundtrip("POST", "/publish/load.b", body))[1] == 5
+            payload_bytes += 4 * len(body)  # bytes_out: WebSocket connections
     for ws in anon:
         for _ in range(25):
             ws.recv_data()
@@ -398,13 +407,17 @@ def test_metrics_agree_with_stats_after_a_known_load(tmp_path, broker):
         raw_a.recv_data()
     for _ in range(25):
         assert json.loads(js.recv_data()[1])["op"] == "message"
+    while sse_data.count(b'"topic":"load.b"') < 5:
+        chunk = sse.recv(65536)
+        assert chunk, sse_data
+        sse_data += chunk
 
-    delivered = 20 * 5 + 5 * 4
+    delivered = 20 * 5 + 5 * 5
     with b.unix() as stats_conn, HttpConn(b.socket_path) as metrics_conn:
         assert metrics_conn.roundtrip("GET", "/healthz").status == 200  # known to be HTTP now
         # two publisher connections are open: these
         assert wait_for(lambda: line_stats(stats_conn)["publishers"] == 2 and
-                        line_stats(stats_conn)["connections"] == 5, timeout=10), line_stats(stats_conn)
+                        line_stats(stats_conn)["connections"] == 6, timeout=10), line_stats(stats_conn)
         # the histogram observes the write of each frame: give the last ones a moment
         assert wait_for(lambda: value(fetch_metrics(metrics_conn), "herald_delivery_seconds_count") == delivered,
                         timeout=10), value(fetch_metrics(metrics_conn), "herald_delivery_seconds_count")
@@ -420,15 +433,14 @@ def test_metrics_agree_with_stats_after_a_known_load(tmp_path, broker):
 
     # the known load, by STATS
     assert (s["published"], s["delivered"], s["connections"], s["subscriptions"], s["topics"]) == \
-        (25, delivered, 5, 6, 2), s
+        (25, delivered, 6, 7, 2), s
     assert s["auth_failures"] == 3 and s["dropped"] == 0 and s["slow_disconnects"] == 0
 
     # every metric of §10, with its type, agreeing with STATS
     for name, type_ in HERALD_METRICS.items():
         value(m, name, type_)
     assert value(m, "herald_connections", "gauge", transport="websocket") == 5
-    sse = [v for n, l, v in m["herald_connections"].samples if l == {"transport": "sse"}]
-    assert sse in ([], [0]), sse
+    assert value(m, "herald_connections", "gauge", transport="sse") == 1
     assert sum(v for _, _, v in m["herald_connections"].samples) == s["connections"]
     assert all(set(l) == {"transport"} and l["transport"] in ("websocket", "sse")
                for _, l, _ in m["herald_connections"].samples), m["herald_connections"].samples
@@ -454,6 +466,7 @@ def test_metrics_agree_with_stats_after_a_known_load(tmp_path, broker):
     assert by_status.get("404") == 2, by_status
     assert by_status.get("401") == 3, by_status
     assert by_status.get("403") == 1, by_status
+    assert by_status.get("200") == 1, by_status  # the SSE stream
 
     # one delivery_seconds observation per delivery written
     h = m["herald_delivery_seconds"]
@@ -481,6 +494,7 @@ def test_metrics_agree_with_stats_after_a_known_load(tmp_path, broker):
 
     for ws in anon + [raw_a, js]:
         ws.close()
+    sse.close()
 
 
 def test_metrics_follow_changes(broker):

@@ -45,6 +45,7 @@ class NotifySocket:
         self.sock.close()
         if not self.address.startswith("@"):
             os.unlink(self.address)
+            os.rmdir(os.path.dirname(self.address))
 
 
 @pytest.fixture(params=["path", "abstract"])
@@ -68,8 +69,8 @@ def test_ready_once_listening_and_stopping_at_shutdown(broker, notify_socket):
     assert len(ready) == 1 and ready[0] < stopping[0], notify_socket.received
 
 
-def test_runs_as_before_without_a_notify_socket(broker):
-    """Without $NOTIFY_SOCKET, or with one nobody listens on, the broker runs as usual."""
-    gone = os.path.join(tempfile.mkdtemp(prefix="herald-notify-"), "nobody")
+def test_runs_as_before_without_a_notify_socket(broker, tmp_path):
+    """With a $NOTIFY_SOCKET that nobody listens on, the broker runs as usual."""
+    gone = str(tmp_path / "nobody")
     b = broker(env={"NOTIFY_SOCKET": gone})
     assert b.publish("a.b", "x").startswith(b"+OK")
