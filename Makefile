@@ -60,6 +60,15 @@ tools:
 	    echo "the TLS tests need the openssl command: sudo apt-get install openssl" >&2; exit 1; \
 	  fi; \
 	fi
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing redis-server for the backplane tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	    service redis-server stop >/dev/null 2>&1 || true; \
+	  else \
+	    echo "the backplane tests need redis-server: sudo apt-get install redis-server" >&2; exit 1; \
+	  fi; \
+	fi
 
 test: test-swift test-interop
 

@@ -65,11 +65,16 @@ let package = Package(
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ]
         ),
+        // Several brokers as one through Redis (CONTRACT §13).
+        .target(
+            name: "HeraldBackplane",
+            dependencies: ["HeraldCore", "HeraldRedis", "Topics", log, nio("NIOCore")]
+        ),
         // Sockets: channel handlers, bootstraps, signals; the embeddable `HeraldServer` API.
         .target(
             name: "HeraldServer",
             dependencies: [
-                "HeraldCore", "HeraldWire", "HeraldSettings", "HeraldAuth", "Deflate", "Topics", log,
+                "HeraldCore", "HeraldBackplane", "HeraldRedis", "HeraldWire", "HeraldSettings", "HeraldAuth", "Deflate", "Topics", log,
                 nio("NIOCore"), nio("NIOConcurrencyHelpers"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -92,6 +97,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // A small RESP2/RESP3 client for the Redis backplane.
+        .target(
+            name: "HeraldRedis",
+            dependencies: [
+                nio("NIOCore"), nio("NIOPosix"), nio("NIOConcurrencyHelpers"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "herald",
             dependencies: [
@@ -102,6 +115,10 @@ let package = Package(
             ]
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(
+            name: "HeraldRedisTests",
+            dependencies: ["HeraldRedis", nio("NIOCore"), nio("NIOPosix"), nio("NIOEmbedded")]
+        ),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate", "TestSupport"]),
         .testTarget(name: "TopicsTests", dependencies: ["Topics", "TestSupport"]),
         .testTarget(name: "HeraldSettingsTests", dependencies: ["HeraldSettings", "Topics"]),

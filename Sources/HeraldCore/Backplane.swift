@@ -14,4 +14,21 @@ package protocol Backplane: AnyObject, Sendable {
     var name: String { get }
     /// STATS `backplane_connected`.
     var isConnected: Bool { get }
+    /// Core loop, at shutdown: close the store's connections and stop reconnecting.
+    func stop()
+}
+
+/// A message as a backplane's store holds it, for loading history and retained messages.
+package struct BackplaneMessage: Sendable {
+    package var seq: UInt64
+    package var topic: TopicName
+    package var payload: ByteBuffer
+    package var binary: Bool
+
+    package init(seq: UInt64, topic: TopicName, payload: ByteBuffer, binary: Bool) {
+        self.seq = seq
+        self.topic = topic
+        self.payload = payload
+        self.binary = binary
+    }
 }

@@ -51,6 +51,29 @@ extension BrokerCore {
         }
     }
 
+    /// Replaces this broker's state with the backplane's (at start, and when its store has a
+    /// new epoch): `seq` is the last one `history` holds, from which the log is read on.
+    /// `replacing`: connected clients had the old state, and are told of the discontinuity.
+    package func loadFromBackplane(epoch newEpoch: String, seq newSeq: UInt64, history held: [BackplaneMessage],
+                                   retained kept: [BackplaneMessage], replacing: Bool) {
+        loop.assertInEventLoop()
+        if replacing { backplaneDiscontinuity(resumingAfter: newSeq, newEpoch: newEpoch) }
+        epoch = newEpoch
+        encoder = FrameEncoder(compressionThreshold: settings.compressionThreshold, memoryLevel: settings.deflateMemoryLevel, epoch: newEpoch)
+        history = MessageHistory(capacityPerTopic: settings.historyPerTopic, maxBytes: settings.maxHistoryBytes, ttl: UInt64(settings.historyTTLSeconds * 1e9))
+        retained = RetainedMessages(maxBytes: settings.maxRetainedBytes)
+        let now = NIODeadline.now().uptimeNanoseconds
+        for message in held {
+            history.append(PublishedMessage(topic: message.topic, seq: message.seq, payload: message.payload, binary: message.binary), now: now)
+        }
+        // The log may have lost the oldest messages: a resume from before it gets a null gap.
+        if let first = held.first, first.seq > 1 { history.forget(through: first.seq - 1) }
+        for message in kept.sorted(by: { $0.seq < $1.seq }) {
+            retained.record(PublishedMessage(topic: message.topic, seq: message.seq, payload: message.payload, binary: message.binary))
+        }
+        seq = newSeq
+    }
+
     /// The backplane cannot hand back everything after `seq` (its log was trimmed while this
     /// broker was cut off), or its store lost its data and has a new epoch. Connected clients
     /// are told so (CONTRACT §13): JSON mode gets a null-topic gap from the last seq it was

@@ -39,7 +39,7 @@ package final class BrokerCore: @unchecked Sendable {
     var deliveredBeforeAnswer: [UInt64: Int] = [:]
 
     var encoder: FrameEncoder
-    var seq: UInt64 = 0
+    package internal(set) var seq: UInt64 = 0
     private var index = SubscriptionIndex<Subscriber>()
     var history: MessageHistory<PublishedMessage>
     var retained: RetainedMessages<PublishedMessage>

@@ -1,5 +1,7 @@
 import HeraldSettings
 import HeraldCore
+import HeraldBackplane
+import HeraldRedis
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -73,6 +75,20 @@ public final class HeraldServer: Sendable {
         let core = BrokerCore(loop: loops.coreLoop, outboxes: outboxes, settings: settings, policy: policy, logger: logger)
         let listener = ListenerContext(core: core, services: services, settings: settings, tls: tls, logger: logger)
         try await core.loop.submit { core.startExpirySweep() }.get()
+        if let redis = settings.redis {
+            let url: RedisURL
+            do {
+                url = try RedisURL(redis)
+            } catch {
+                await loops.shutdown()
+                throw StartError(description: "invalid --redis: \(error)")
+            }
+            let backplane = RedisBackplane(url: url, prefix: settings.redisPrefix, core: core, logger: logger)
+            try await core.loop.flatSubmit {
+                core.backplane = backplane
+                return backplane.start()
+            }.get()
+        }
         do {
             let publisherChannel = try await ServerBootstrap(group: core.loop)
                 .serverChannelOption(.backlog, value: 256)
@@ -200,6 +216,7 @@ public final class HeraldServer: Sendable {
         }
         logger.debug("connections drained", metadata: ["open": "\(listener.openSubscribers)"])
         core.isStopping.store(true, ordering: .relaxed)
+        try? await core.loop.submit { core.backplane?.stop() }.get()
         for service in listener.allServices {
             try? await service.outbox.loop.submit { service.stop() }.get()
         }

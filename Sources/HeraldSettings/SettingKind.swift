@@ -107,6 +107,19 @@ extension SettingKind where Value == String? {
     static var optionalPath: Self {
         Self("a path", placeholder: "PATH", parse: { $0.isEmpty ? nil : $0 }, format: { $0 ?? "none" })
     }
+
+    /// A URL that turns a feature on; what it must look like is checked where it is used.
+    static var optionalURL: Self {
+        Self("a URL", placeholder: "URL", parse: { $0.isEmpty ? nil : $0 }, format: { $0.map(redactingPassword) ?? "none" })
+    }
+
+    /// The start-up log and reload messages never show a password: `redis://u:***@host`.
+    static func redactingPassword(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else { return url }
+        let userInfo = url[scheme.upperBound..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":***" + String(url[at...])
+    }
 }
 
 extension SettingKind where Value == ListenAddress {

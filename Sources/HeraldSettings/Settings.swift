@@ -22,6 +22,9 @@ public struct Settings: Sendable, Equatable {
     /// Patterns whose topics a lagging subscriber conflates to the newest message (CONTRACT §11).
     public var keepLatest: [TopicPattern] = []
     public var metrics = false
+    /// The backplane's Redis (CONTRACT §13); nil runs one broker on its own.
+    public var redis: String?
+    public var redisPrefix = "herald"
     public var compression = true
     public var compressionThreshold = 64
     public var deflateWindowBits = 15

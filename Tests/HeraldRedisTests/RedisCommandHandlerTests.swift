@@ -23,7 +23,7 @@ private final class Outcome<Value: Sendable>: @unchecked Sendable {
 private func makeChannel() throws -> EmbeddedChannel {
     let channel = EmbeddedChannel()
     try channel.pipeline.syncOperations.addHandlers(ByteToMessageHandler(RESPDecoder()), RedisCommandHandler())
-    try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6379)).wait()
+    channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 6379), promise: nil)
     return channel
 }
 
@@ -97,7 +97,8 @@ extension RedisError {
     @Test func closingFailsPendingCommandsWithConnectionClosed() throws {
         let channel = try makeChannel()
         let pending = try (0..<3).map { _ in try command(channel, ["BLPOP", "q", .integer(0)]) }
-        try channel.close().wait()
+        channel.close(promise: nil)
+        channel.embeddedEventLoop.run()
         for outcome in pending {
             #expect(outcome.redisError?.isConnectionClosed == true)
         }
@@ -115,14 +116,21 @@ extension RedisError {
         let channel = try makeChannel()
         let connection = RedisConnection(channel: channel)
         #expect(connection.isConnected)
-        try connection.close().wait()
+        // EmbeddedEventLoop futures are never waited for: nothing else would run the loop.
+        let closed = Outcome(connection.close())
+        channel.embeddedEventLoop.run()
+        #expect(closed.result != nil)
         #expect(!connection.isConnected)
         let reply = Outcome(connection.send(["PING"]))
+        channel.embeddedEventLoop.run()
         #expect(reply.redisError?.isConnectionClosed == true)
         let unflushed = Outcome(connection.sendWithoutFlush(["PING"]))
         connection.flush()
+        channel.embeddedEventLoop.run()
         #expect(unflushed.redisError?.isConnectionClosed == true)
         // Closing twice is fine: it completes when the socket is closed, as it is.
-        try connection.close().wait()
+        let again = Outcome(connection.close())
+        channel.embeddedEventLoop.run()
+        #expect(again.result != nil)
     }
 }

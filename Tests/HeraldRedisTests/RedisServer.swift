@@ -1,4 +1,8 @@
 import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import HeraldRedis
 import NIOCore
 import NIOPosix
@@ -6,6 +10,10 @@ import NIOPosix
 /// A throwaway `redis-server` on a free loopback port (and a unix socket) in its own temp
 /// directory, persisting nothing. It runs under `timeout`, so that a test run that crashes
 /// cannot leave it behind for more than a few minutes.
+///
+/// Started with posix_spawn rather than Foundation's Process: the test process's threads
+/// block SIGTERM (libdispatch does), Process hands that mask down, and a server that
+/// ignores SIGTERM (and a `timeout` that cannot forward it) never stops.
 final class RedisServer: @unchecked Sendable {
     static let executable: String? = {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
@@ -19,12 +27,14 @@ final class RedisServer: @unchecked Sendable {
     let directory: String
     var socketPath: String { directory + "/redis.sock" }
     var tcpURL: String { "redis://127.0.0.1:\(port)" }
-    private let process: Process
+    /// The `timeout` process, whose child is Redis.
+    private let pid: pid_t
+    private var exited = false
 
-    private init(port: Int, directory: String, process: Process) {
+    private init(port: Int, directory: String, pid: pid_t) {
         self.port = port
         self.directory = directory
-        self.process = process
+        self.pid = pid
     }
 
     static func start(_ extraArguments: [String] = []) async throws -> RedisServer {
@@ -34,18 +44,13 @@ final class RedisServer: @unchecked Sendable {
         // A port found free can be taken by someone else before Redis binds it: try again.
         for _ in 0..<5 {
             let port = try await freePort()
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-            process.arguments = ["-k", "5", "600", executable,
+            let arguments = ["-k", "5", "600", executable,
                 "--port", String(port), "--bind", "127.0.0.1",
                 "--unixsocket", directory + "/redis.sock", "--unixsocketperm", "700",
                 "--save", "", "--appendonly", "no", "--dir", directory,
                 "--logfile", directory + "/redis.log",
             ] + extraArguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let server = RedisServer(port: port, directory: directory, process: process)
+            let server = RedisServer(port: port, directory: directory, pid: try spawn("/usr/bin/timeout", arguments))
             if try await server.waitUntilListening() { return server }
             server.stop(removingDirectory: false)
         }
@@ -58,14 +63,29 @@ final class RedisServer: @unchecked Sendable {
     }
 
     private func stop(removingDirectory: Bool) {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        if !hasExited() {
+            kill(pid, SIGTERM)
+            for _ in 0..<100 where !hasExited() { usleep(50_000) }
+            if !hasExited() {
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+                exited = true
+            }
+        }
         if removingDirectory { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    private func hasExited() -> Bool {
+        guard !exited else { return true }
+        var status: Int32 = 0
+        exited = waitpid(pid, &status, WNOHANG) == pid
+        return exited
     }
 
     private func waitUntilListening() async throws -> Bool {
         for _ in 0..<200 {
-            guard process.isRunning else { return false }
+            guard !hasExited() else { return false }
             if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connect(host: "127.0.0.1", port: port).get()
             {
@@ -76,6 +96,34 @@ final class RedisServer: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         return false
+    }
+
+    private static func spawn(_ path: String, _ arguments: [String]) throws -> pid_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGALRM, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var files = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&files)
+        defer { posix_spawn_file_actions_destroy(&files) }
+        posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&files, 2, "/dev/null", O_WRONLY, 0)
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        let result = posix_spawn(&pid, path, &files, &attributes, argv, environ)
+        guard result == 0 else { throw Failure("posix_spawn \(path) failed: \(result)") }
+        return pid
     }
 
     private static func freePort() async throws -> Int {

@@ -10,7 +10,7 @@ import Foundation
         "listen", "socket", "threads", "history", "max-history-bytes", "history-ttl", "max-retained-bytes", "keep-latest", "compression", "compression-threshold", "deflate-window-bits",
         "max-message-bytes", "max-frame-bytes", "max-pending-bytes", "slow-consumer", "handshake-timeout",
         "ping-interval", "idle-timeout", "max-subscriptions", "max-connections", "max-handshakes", "max-line-bytes",
-        "allow-client-publish", "auth-secret-file", "allow-anonymous", "allowed-origin", "tls-cert", "tls-key", "shutdown-grace", "metrics", "log-level", "log-format",
+        "allow-client-publish", "auth-secret-file", "allow-anonymous", "allowed-origin", "tls-cert", "tls-key", "shutdown-grace", "redis", "redis-prefix", "metrics", "log-level", "log-format",
     ]
 
     @Test func theDeclaredNamesAreTheOptions() {
