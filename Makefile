@@ -72,7 +72,7 @@ tools:
 
 test: test-swift test-interop
 
-test-swift: deps
+test-swift: deps tools
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
