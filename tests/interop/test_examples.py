@@ -28,3 +28,30 @@ def test_payment_notifier_retains_the_result(broker):
     import json
     opcode, payload = RawWebSocket(b.port, "/topics/payments.user-42").recv_data()
     assert json.loads(payload)["status"] == "paid"
+
+
+def test_stalled_phone_gets_the_latest_price_of_each_symbol(broker):
+    """examples/stalled_phone.py with keep-latest: after its stall it reads about one
+    message per symbol, not every tick, and stays connected."""
+    b = broker("--keep-latest", "prices.>", "--max-pending-bytes", "16384")
+    phone = subprocess.Popen([sys.executable, os.path.join(EXAMPLES, "stalled_phone.py"), "--port", str(b.port), "--stall", "4"],
+                             stdout=subprocess.PIPE, text=True)
+    assert "stalling" in phone.stdout.readline()
+    symbols = [f"S{i}" for i in range(5)]
+    with b.unix() as conn:
+        last = {}
+        for n in range(4000):
+            symbol = symbols[n % 5]
+            payload = '{"price":%d,"pad":"%s"}' % (n, "x" * 200)
+            conn.send(b"PUB prices.%s %d\r\n%s\r\n" % (symbol.encode(), len(payload), payload.encode()))
+            last[symbol] = n
+        for _ in range(4000):
+            assert conn.readline().startswith(b"+OK")
+    out, _ = phone.communicate(timeout=30)
+    assert phone.returncode == 0, out
+    stats = b.stats()
+    assert stats["conflated"] > 0 and stats["slow_disconnects"] == 0, stats
+    received = int(out.split("after the stall: ")[1].split()[0])
+    assert received < 4000, out
+    for symbol in symbols:
+        assert f"prices.{symbol}: {{'price': {last[symbol]}" in out, out
