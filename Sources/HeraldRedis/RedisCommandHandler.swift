@@ -40,6 +40,10 @@ package final class RedisCommandHandler: ChannelDuplexHandler {
 
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
+        // A push while commands wait is taken as the first one's reply, because in RESP3
+        // that is how SUBSCRIBE is answered. Out-of-band pushes (CLIENT TRACKING, messages
+        // of a subscribed connection) would then be mistaken for replies: a connection that
+        // sends commands must not turn those on.
         guard let promise = pending.popFirst() else {
             // Unasked pushes (e.g. client-side caching invalidations) have no one to go to.
             if message.isPush { return }
