@@ -5,7 +5,9 @@ import HeraldRedis
 /// KEYS: seq, epoch, log, retained. ARGV: topic, payload, retain (0/1), binary (0/1), a
 /// fresh epoch in case there is none, the log's length. Returns `{seq, epoch}`.
 enum AcceptScript {
-    static let script = RedisScript("""
+    static let script = RedisScript(source)
+
+    static let source = """
         local epoch = redis.call('GET', KEYS[2])
         if not epoch then
           epoch = ARGV[5]
@@ -22,5 +24,5 @@ enum AcceptScript {
           end
         end
         return {seq, epoch}
-        """)
+        """
 }

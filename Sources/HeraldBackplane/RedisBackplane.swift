@@ -117,6 +117,9 @@ package final class RedisBackplane: Backplane, @unchecked Sendable {
     /// After each connect: the same epoch means this broker goes on from its last entry;
     /// another (or the first load) means loading the retained messages and the log anew.
     private func synchronize(_ commands: RedisConnection) -> EventLoopFuture<Void> {
+        // Loaded before any publish: pipelined calls that all met NOSCRIPT would be retried
+        // one by one, each behind calls sent later, and leave the log out of command order.
+        _ = commands.sendWithoutFlush(["SCRIPT", "LOAD", .string(AcceptScript.source)])
         _ = commands.sendWithoutFlush(["SET", .string(keys.epoch), .string(Self.freshEpoch()), "NX"])
         return commands.send(["GET", .string(keys.epoch)]).flatMap { [self] reply in
             guard let epoch = reply.string else { return loop.makeFailedFuture(RedisError.protocolError("no epoch in Redis")) }

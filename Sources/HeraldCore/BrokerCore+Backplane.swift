@@ -87,12 +87,21 @@ extension BrokerCore {
             history = MessageHistory(capacityPerTopic: settings.historyPerTopic, maxBytes: settings.maxHistoryBytes, ttl: UInt64(settings.historyTTLSeconds * 1e9))
             retained = RetainedMessages(maxBytes: settings.maxRetainedBytes)
         }
+        let restarting = newSeq < lastDelivered
         seq = newSeq
         history.forget(through: newSeq)
         for subscriber in attached {
+            if restarting {
+                // A new epoch numbers from 1 again: what each connection was sent before
+                // says nothing about the new seqs.
+                subscriber.lastQueuedSeq = 0
+                for pattern in subscriber.patterns.keys { subscriber.patterns[pattern] = newSeq }
+            }
             switch subscriber.wireForm.mode {
             case .json: reply(ServerReply.gap(topic: nil, since: lastDelivered), to: subscriber)
-            case .raw, .sse: subscriber.outbox.enqueue(.close(CloseCode.serviceRestart), to: subscriber)
+            case .raw, .sse:
+                subscriber.outbox.enqueue(.close(CloseCode.serviceRestart), to: subscriber)
+                detach(subscriber)  // closing: it gets nothing more, and counts in no `+OK`
             }
         }
         // Accepted, but lost to this broker's subscribers.
