@@ -12,24 +12,43 @@ struct LogEntry {
     var binary: Bool
     var epoch: String
 
-    /// `[id, [field, value, …]]` from XREAD or XRANGE; nil for anything else.
+    /// `[id, [field, value, …]]` from XREAD or XRANGE; nil for anything else. Read for every
+    /// message on every broker, so fields are matched on their one-byte names, with no
+    /// dictionary or string split.
     init?(_ value: RESPValue) {
-        guard let pair = value.array, pair.count == 2, let id = pair[0].string, let fields = pair[1].array else { return nil }
-        var byName: [String: RESPValue] = [:]
+        guard case .array(let pair) = value, pair.count == 2, case .bulkString(let idBytes) = pair[0],
+              case .array(let fields) = pair[1] else { return nil }
+        var seq: UInt64 = 0
+        for byte in idBytes.readableBytesView {
+            guard byte != UInt8(ascii: "-") else { break }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            seq = seq &* 10 &+ UInt64(byte - UInt8(ascii: "0"))
+        }
+        var topic: TopicName?
+        var payload = ByteBuffer()
+        var retain = false
+        var binary = false
+        var epoch: String?
         var index = 0
         while index + 1 < fields.count {
-            if let name = fields[index].string { byName[name] = fields[index + 1] }
-            index += 2
+            defer { index += 2 }
+            guard case .bulkString(let name) = fields[index], name.readableBytes == 1, case .bulkString(let field) = fields[index + 1] else { continue }
+            switch name.readableBytesView.first! {
+            case UInt8(ascii: "t"): topic = try? TopicName(String(buffer: field))
+            case UInt8(ascii: "p"): payload = field
+            case UInt8(ascii: "r"): retain = field.readableBytesView.first == UInt8(ascii: "1")
+            case UInt8(ascii: "b"): binary = field.readableBytesView.first == UInt8(ascii: "1")
+            case UInt8(ascii: "e"): epoch = String(buffer: field)
+            default: break
+            }
         }
-        guard let seqText = id.split(separator: "-").first, let seq = UInt64(seqText),
-              let topicText = byName["t"]?.string, let topic = try? TopicName(topicText),
-              let epoch = byName["e"]?.string else { return nil }
-        self.id = id
+        guard seq > 0, let topic, let epoch else { return nil }
+        self.id = String(buffer: idBytes)
         self.seq = seq
         self.topic = topic
-        self.payload = byName["p"]?.bytes ?? ByteBuffer()
-        self.retain = byName["r"]?.string == "1"
-        self.binary = byName["b"]?.string == "1"
+        self.payload = payload
+        self.retain = retain
+        self.binary = binary
         self.epoch = epoch
     }
 

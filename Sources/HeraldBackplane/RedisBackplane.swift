@@ -34,6 +34,10 @@ package final class RedisBackplane: Backplane, @unchecked Sendable {
     private var stopped = false
     private var retryDelay = RedisBackplane.firstRetry
     private var retryTask: Scheduled<Void>?
+    private var flushScheduled = false
+    /// The epoch a publish makes if Redis has none (it lost its data): one per broker run
+    /// is enough, since only the first publish after the loss uses it.
+    private let spareEpoch = RedisBackplane.freshEpoch()
 
     /// Entries the log keeps (approximately: `XADD MAXLEN ~`): how far behind a broker may
     /// fall and still catch up, and the history a broker that starts late can mirror.
@@ -78,15 +82,28 @@ package final class RedisBackplane: Backplane, @unchecked Sendable {
         guard connected, let commands else { return accepted(.failure(.unavailable)) }
         let arguments: [RESPArgument] = [
             .string(topic.string), .bytes(payload), retain ? "1" : "0", binary ? "1" : "0",
-            .string(Self.freshEpoch()), .integer(Int64(Self.logLength)),
+            .string(spareEpoch), .integer(Int64(Self.logLength)),
         ]
-        AcceptScript.script.run(on: commands, keys: [.string(keys.seq), .string(keys.epoch), .string(keys.log), .string(keys.retained)],
-                                arguments: arguments).whenComplete { result in
+        let scriptKeys: [RESPArgument] = [.string(keys.seq), .string(keys.epoch), .string(keys.log), .string(keys.retained)]
+        // The script was loaded at connect; calls made in one turn of the loop leave in one
+        // write. NOSCRIPT (a SCRIPT FLUSH since) takes the slow way: load and call again.
+        let call: [RESPArgument] = ["EVALSHA", .string(AcceptScript.script.sha1), .integer(Int64(scriptKeys.count))] + scriptKeys + arguments
+        commands.sendWithoutFlush(call).flatMap { reply -> EventLoopFuture<RESPValue> in
+            guard case .error(let message) = reply, message.hasPrefix("NOSCRIPT") else { return commands.eventLoop.makeSucceededFuture(reply) }
+            return AcceptScript.script.run(on: commands, keys: scriptKeys, arguments: arguments)
+        }.whenComplete { result in
             guard case .success(let reply) = result, let fields = reply.array, let seq = fields.first?.int, seq > 0 else {
                 accepted(.failure(.unavailable))
                 return
             }
             accepted(.success(UInt64(seq)))
+        }
+        if !flushScheduled {
+            flushScheduled = true
+            loop.execute { [self] in
+                flushScheduled = false
+                self.commands?.flush()
+            }
         }
     }
 

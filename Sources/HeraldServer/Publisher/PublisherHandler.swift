@@ -74,6 +74,12 @@ final class PublisherHandler: ChannelDuplexHandler {
         while handled < Self.commandsPerTurn, let command = parser.next(from: &buffer) {
             handled += 1
             switch command {
+            case .publish(let topic, let payload, let retain, let binary) where core.backplane == nil && waiting.isEmpty:
+                // One broker: accepted now, answered in place without a closure or a buffer of its own.
+                switch core.accept(topic: topic, payload: payload, retain: retain, binary: binary) {
+                case .success(let result): reply.writeString("+OK \(result.seq) \(result.deliveries)\r\n")
+                case .failure(let refusal): reply.writeString("-ERR \(refusal.code) \(refusal.message)\r\n")
+                }
             case .publish(let topic, let payload, let retain, let binary):
                 var answered: ByteBuffer?
                 var slot: Int?
@@ -93,6 +99,8 @@ final class PublisherHandler: ChannelDuplexHandler {
                     slot = firstWaitingSlot + waiting.count
                     waiting.append(nil)
                 }
+            case .ping where waiting.isEmpty:
+                reply.writeStaticString("+PONG\r\n")
             case .ping:
                 queueReply(ByteBuffer(string: "+PONG\r\n"), into: &reply)
             case .stats:
