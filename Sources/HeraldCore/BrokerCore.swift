@@ -203,10 +203,10 @@ package final class BrokerCore: @unchecked Sendable {
             }
             if let replay = subscriber.replay {
                 hold(lastFrame!, in: replay, for: subscriber)
-            } else if keepLatest {
+            } else if keepLatest && subscriber.lagging.load(ordering: .relaxed) {
                 subscriber.outbox.enqueue(latest: lastFrame!, topic: topic, to: subscriber, acceptedAt: acceptedAt)
             } else {
-                subscriber.outbox.enqueue(frame: lastFrame!, to: subscriber, acceptedAt: acceptedAt)
+                subscriber.outbox.enqueue(frame: lastFrame!, to: subscriber, acceptedAt: acceptedAt, keepLatest: keepLatest)
             }
         }
         published += 1

@@ -34,11 +34,16 @@ package protocol SubscriberConnection: AnyObject {
 package struct LiveMessages: Sendable, Equatable {
     package var count: Int
     package var acceptedAt: UInt64
+    /// The batch holds messages of `--keep-latest` topics, coalesced because the core did
+    /// not yet know the connection was lagging: such a batch may wait beyond the
+    /// connection's backlog limit, since the core sends them one by one from then on.
+    package var includesKeepLatest = false
 
     package static let none = LiveMessages(count: 0, acceptedAt: 0)
 
-    package init(count: Int, acceptedAt: UInt64) {
+    package init(count: Int, acceptedAt: UInt64, includesKeepLatest: Bool = false) {
         self.count = count
         self.acceptedAt = acceptedAt
+        self.includesKeepLatest = includesKeepLatest
     }
 }

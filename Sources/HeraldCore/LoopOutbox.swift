@@ -62,7 +62,7 @@ package final class LoopOutbox: @unchecked Sendable {
 
     /// Core loop: queue one frame for `subscriber`; `acceptedAt` (uptime nanoseconds) marks
     /// a fresh publish, 0 a reply or a replayed message.
-    package func enqueue(frame: ByteBuffer, to subscriber: Subscriber, acceptedAt: UInt64 = 0) {
+    package func enqueue(frame: ByteBuffer, to subscriber: Subscriber, acceptedAt: UInt64 = 0, keepLatest: Bool = false) {
         queuedBytes += frame.readableBytes
         if subscriber.queuedRound != round {
             subscriber.queuedRound = round
@@ -72,9 +72,11 @@ package final class LoopOutbox: @unchecked Sendable {
         if subscriber.queuedBytes > subscriberLimit { overfull = true }
         guard frame.readableBytes <= Self.coalesceLimit else {
             closeBatch(of: subscriber)
-            append(subscriber, .frames(frame, messages: 1, live: LiveMessages(count: acceptedAt == 0 ? 0 : 1, acceptedAt: acceptedAt)))
+            append(subscriber, .frames(frame, messages: 1, live: LiveMessages(count: acceptedAt == 0 ? 0 : 1, acceptedAt: acceptedAt,
+                                                                              includesKeepLatest: keepLatest)))
             return
         }
+        if keepLatest { subscriber.batchHasKeepLatest = true }
         if acceptedAt != 0 {
             if subscriber.batchLive == 0 { subscriber.batchAcceptedAt = acceptedAt }
             subscriber.batchLive += 1
@@ -119,9 +121,11 @@ package final class LoopOutbox: @unchecked Sendable {
         subscriber.batch = nil
         subscriber.lastBatchBytes = batch.readableBytes
         append(subscriber, .frames(batch, messages: subscriber.batchMessages,
-                                   live: LiveMessages(count: Int(subscriber.batchLive), acceptedAt: subscriber.batchAcceptedAt)))
+                                   live: LiveMessages(count: Int(subscriber.batchLive), acceptedAt: subscriber.batchAcceptedAt,
+                                                      includesKeepLatest: subscriber.batchHasKeepLatest)))
         subscriber.batchMessages = 0
         subscriber.batchLive = 0
+        subscriber.batchHasKeepLatest = false
     }
 
     /// Core loop: hand everything queued to the loop, unless a batch is still on its way.

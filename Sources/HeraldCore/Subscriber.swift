@@ -1,6 +1,7 @@
 import HeraldWire
 import HeraldAuth
 import NIOCore
+import Synchronization
 import Topics
 
 /// The broker's handle on one WebSocket connection.
@@ -39,6 +40,7 @@ package final class Subscriber: Hashable, @unchecked Sendable {
     /// Fresh publishes among them, and when the first was accepted (`LiveMessages`).
     package var batchLive: Int32 = 0
     package var batchAcceptedAt: UInt64 = 0
+    package var batchHasKeepLatest = false
     /// The size of the last batch, to size the next one without regrowing.
     package var lastBatchBytes = 0
     /// Bytes waiting in the outbox for this subscriber, counted for `LoopOutbox.round`.
@@ -47,6 +49,13 @@ package final class Subscriber: Hashable, @unchecked Sendable {
 
     // The connection's own loop only.
     package var connection: (any SubscriberConnection)?
+
+    // Written by the connection's loop, read by the core.
+    /// The connection fell behind (see `ConnectionStateMachine.lagging`): the core then sends
+    /// messages of `--keep-latest` topics one by one, so that they can be replaced, and
+    /// coalesces them with the rest while it keeps up. A batch already on its way when this
+    /// changes is handled either way.
+    package let lagging = Atomic<Bool>(false)
 
     package init(wireForm: WireForm, outbox: LoopOutbox) {
         self.wireForm = wireForm

@@ -70,8 +70,16 @@ import Topics
         #expect(events(stranger).count == 4, "the gap, then all that is held")
     }
 
-    @Test func keepLatestTopicsTravelAloneAndOthersCoalesce() {
+    @Test func keepLatestTopicsCoalesceWhileTheConnectionKeepsUp() {
         let (_, connection) = core.attachRecorded(on: loop, raw: ">")
+        for n in 1...3 { core.publish(topic: try! TopicName("prices.A"), payload: ByteBuffer(string: "\(n)"), retain: false) }
+        loop.run()
+        #expect(connection.batchSizes == [3], "an up-to-date connection pays nothing for keep-latest")
+    }
+
+    @Test func keepLatestTopicsTravelAloneToALaggingConnection() {
+        let (subscriber, connection) = core.attachRecorded(on: loop, raw: ">")
+        subscriber.lagging.store(true, ordering: .relaxed)
         core.publish(topic: try! TopicName("prices.A"), payload: ByteBuffer(string: "1"), retain: false)
         core.publish(topic: try! TopicName("prices.A"), payload: ByteBuffer(string: "2"), retain: false)
         core.publish(topic: try! TopicName("news"), payload: ByteBuffer(string: "3"), retain: false)

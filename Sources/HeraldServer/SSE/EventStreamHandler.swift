@@ -85,7 +85,7 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Loop
             context.writeAndFlush(wrapOutboundOut(response), promise: nil)
             services.startSweeping(self)
         case .frames(let events, let messages, let live):
-            switch state.framesQueued(events, messages: messages) {
+            switch state.framesQueued(events, messages: messages, exempt: live.includesKeepLatest) {
             case .write:
                 write(events, context: context)
                 services.outbox.observeWritten(live)
@@ -162,6 +162,7 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Loop
     private func writeNextGeneration(context: ChannelHandlerContext) {
         let generation = state.nextGeneration()
         guard let last = generation.last else {
+            if !state.lagging { subscriber.lagging.store(false, ordering: .relaxed) }
             if state.drainedForReplay() { continueReplay() }
             return
         }
@@ -184,6 +185,7 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Loop
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         state.isWritable = context.channel.isWritable
+        if !state.isWritable { subscriber.lagging.store(true, ordering: .relaxed) }
         if state.isWritable {
             writeNextGeneration(context: context)
         }

@@ -104,10 +104,13 @@ package struct ConnectionStateMachine {
         return early
     }
 
-    package mutating func framesQueued(_ frames: ByteBuffer, messages: Int) -> OutboundAction {
+    /// `exempt`: a batch holding keep-latest messages that the core coalesced before it knew
+    /// the connection was lagging; it waits without counting against the limit, since the
+    /// core sends such messages one by one from then on (so there are few such batches).
+    package mutating func framesQueued(_ frames: ByteBuffer, messages: Int, exempt: Bool = false) -> OutboundAction {
         guard phase == .open else { return .ignore }
         if !lagging && isWritable { return .write }
-        backlog.append(frames, messages: messages)
+        backlog.append(frames, messages: messages, exempt: exempt)
         return enforceBacklogLimit()
     }
 
@@ -123,7 +126,7 @@ package struct ConnectionStateMachine {
 
     private mutating func enforceBacklogLimit() -> OutboundAction {
         var dropped = 0
-        while backlog.bytes > backlogLimit {
+        while backlog.bytes - backlog.exemptBytes > backlogLimit {
             switch policy {
             case .disconnect:
                 phase = .closing

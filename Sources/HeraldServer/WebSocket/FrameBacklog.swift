@@ -15,6 +15,8 @@ package struct FrameBacklog {
         var messages: Int
         /// Set for a keep-latest message.
         var topic: TopicName?
+        /// Not counted against the limit (`exemptBytes`).
+        var exempt = false
     }
 
     /// Capacity 1 to start: most connections never fall behind, and each slot costs memory.
@@ -24,12 +26,15 @@ package struct FrameBacklog {
     private var latest: [TopicName: Int]?
     private(set) var bytes = 0
     private(set) var messages = 0
+    /// Bytes of batches appended with `exempt`, within `bytes`.
+    private(set) var exemptBytes = 0
 
     package var isEmpty: Bool { entries.isEmpty }
 
-    package mutating func append(_ frames: ByteBuffer, messages count: Int) {
-        entries.append(Entry(frames: frames, messages: count))
+    package mutating func append(_ frames: ByteBuffer, messages count: Int, exempt: Bool = false) {
+        entries.append(Entry(frames: frames, messages: count, exempt: exempt))
         bytes += frames.readableBytes
+        if exempt { exemptBytes += frames.readableBytes }
         messages += count
     }
 
@@ -62,6 +67,7 @@ package struct FrameBacklog {
         guard let entry = entries.popFirst() else { return nil }
         removedFromFront += 1
         bytes -= entry.frames.readableBytes
+        if entry.exempt { exemptBytes -= entry.frames.readableBytes }
         messages -= entry.messages
         if let topic = entry.topic, latest?[topic] == removedFromFront - 1 { latest![topic] = nil }
         if entries.isEmpty { latest = nil }
@@ -78,6 +84,7 @@ package struct FrameBacklog {
         let index = entries.distance(from: entries.startIndex, to: found)
         let entry = entries[offset: index]
         bytes -= entry.frames.readableBytes
+        if entry.exempt { exemptBytes -= entry.frames.readableBytes }
         messages -= entry.messages
         entries[offset: index] = Entry(frames: ByteBuffer(), messages: 0)
         while entries.first?.messages == 0, entries.first?.topic == nil { _ = removeFirst() }
@@ -91,6 +98,7 @@ package struct FrameBacklog {
         entries.removeAll()
         latest = nil
         bytes = 0
+        exemptBytes = 0
         messages = 0
         return dropped
     }

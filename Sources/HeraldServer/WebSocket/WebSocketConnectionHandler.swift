@@ -124,7 +124,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             services.startSweeping(self)
             for frame in early { handle(frame, context: context) }
         case .frames(let frames, let messages, let live):
-            switch state.framesQueued(frames, messages: messages) {
+            switch state.framesQueued(frames, messages: messages, exempt: live.includesKeepLatest) {
             case .write:
                 write(frames, context: context)
                 services.outbox.observeWritten(live)
@@ -210,6 +210,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     private func writeNextGeneration(context: ChannelHandlerContext) {
         let generation = state.nextGeneration()
         guard let last = generation.last else {
+            if !state.lagging { subscriber.lagging.store(false, ordering: .relaxed) }
             if state.drainedForReplay() { continueReplay() }
             return
         }
@@ -232,6 +233,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         state.isWritable = context.channel.isWritable
+        if !state.isWritable { subscriber.lagging.store(true, ordering: .relaxed) }
         if state.isWritable {
             writeNextGeneration(context: context)
             resumeReading(context: context)
