@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "HeraldServer",
             dependencies: [
-                "HeraldCore", "HeraldBackplane", "HeraldRedis", "HeraldWire", "HeraldSettings", "HeraldAuth", "Deflate", "Topics", log,
+                "HeraldCore", "HeraldBackplane", "HeraldRedis", "HeraldWire", "HeraldSettings", "HeraldAuth", "Deflate", "Topics", "CMallocTuning", log,
                 nio("NIOCore"), nio("NIOConcurrencyHelpers"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -108,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "herald",
             dependencies: [
-                "HeraldServer", "HeraldSettings", "HeraldAuth", "HeraldClient", "HeraldBench", "HeraldWire", "Topics", "CMallocTuning", log,
+                "HeraldServer", "HeraldSettings", "HeraldAuth", "HeraldClient", "HeraldBench", "HeraldWire", "Topics", log,
                 nio("NIOCore"), nio("NIOPosix"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Atomics", package: "swift-atomics"),

@@ -172,8 +172,7 @@ package final class LoopOutbox: @unchecked Sendable {
     package func observeWritten(_ live: LiveMessages) {
         guard live.count > 0 else { return }
         if batchWrittenAt == 0 { batchWrittenAt = NIODeadline.now().uptimeNanoseconds }
-        let written = max(batchWrittenAt, live.acceptedAt)
-        deliveryTimes.observe(written - live.acceptedAt, times: live.count)
+        deliveryTimes.observe(max(batchWrittenAt, live.acceptedAt) - live.acceptedAt, times: live.count)
     }
 
     /// This loop: move what the loop counted locally into the atomics STATS reads.

@@ -74,7 +74,10 @@ public final class HeraldServer: Sendable {
         }
         let core = BrokerCore(loop: loops.coreLoop, outboxes: outboxes, settings: settings, policy: policy, logger: logger)
         let listener = ListenerContext(core: core, services: services, settings: settings, tls: tls, logger: logger)
-        try await core.loop.submit { core.startExpirySweep() }.get()
+        try await core.loop.submit {
+            core.startExpirySweep()
+            _ = MemoryRelease.start(on: core.loop)
+        }.get()
         if let redis = settings.redis {
             let url: RedisURL
             do {

@@ -1,7 +1,6 @@
 import HeraldClient
 import HeraldServer
 import ArgumentParser
-import CMallocTuning
 import Dispatch
 import HeraldSettings
 import Logging
@@ -35,10 +34,6 @@ struct ServeCommand: AsyncParsableCommand {
         let format = settings.logFormat
         LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, format: format, levelSwitch: levelSwitch) }
         let logger = Logger(label: "herald")
-        // Each batch briefly holds one small buffer per subscriber, a few MB at high fan-out;
-        // glibc's default (trim at 128 KiB) hands those pages back and faults them in again
-        // every batch. Keeping up to 16 MiB of freed heap removes that (BENCHMARKS.md).
-        _ = herald_set_malloc_trim_threshold(16 << 20)
         Self.raiseOpenFileLimit()
         let signals = SignalWaiter(signals: [SIGINT, SIGTERM, SIGHUP])
         let server: HeraldServer

@@ -331,3 +331,25 @@ def test_200_mib_to_50000_topics_keeps_rss_bounded(broker):
     assert stats["topics"] <= stats["history_bytes"] // payload_size + 1, stats
     growth = max(peak[0], b.rss_kib()) - baseline
     assert growth < (64 + 64) * 1024, f"RSS grew {growth // 1024} MiB for 64 MiB of history"
+
+
+def test_memory_goes_back_to_the_system_after_a_spike(broker):
+    """Issue 9: 60 MB of retained messages, then all cleared: within the periodic release
+    (every 10 s) the broker's RSS comes back near where it started, instead of keeping the
+    freed heap for good."""
+    b = broker("--history", "0", "--max-retained-bytes", str(1 << 30))
+    start = b.rss_kib()
+    payload = b"x" * 1024
+    with b.unix() as conn:
+        for first in range(0, 60000, 500):
+            conn.send(b"".join(b"PUB spike.%d 1024 RETAIN\r\n%s\r\n" % (i, payload) for i in range(first, first + 500)))
+            for _ in range(500):
+                assert conn.readline().startswith(b"+OK")
+        peak = b.rss_kib()
+        assert peak > start + 50_000, (start, peak)
+        for first in range(0, 60000, 500):
+            conn.send(b"".join(b"PUB spike.%d 0 RETAIN\r\n\r\n" % i for i in range(first, first + 500)))
+            for _ in range(500):
+                assert conn.readline().startswith(b"+OK")
+    assert b.stats()["retained_bytes"] == 0
+    assert wait_for(lambda: b.rss_kib() < start + 20_000, timeout=25), (start, peak, b.rss_kib())

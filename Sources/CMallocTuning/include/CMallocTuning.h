@@ -1,8 +1,8 @@
 #ifndef HERALD_CMALLOCTUNING_H
 #define HERALD_CMALLOCTUNING_H
 
-/// Keep up to `bytes` of freed memory at the top of glibc's heap instead of returning it
-/// to the kernel at once (M_TRIM_THRESHOLD). Returns 1 on success, 0 where unsupported.
-int herald_set_malloc_trim_threshold(int bytes);
+/// Return every free page of glibc's arenas to the kernel, not only the top of the heap
+/// (malloc_trim(0)). Returns 1 if memory was released, 0 otherwise or where unsupported.
+int herald_release_free_memory(void);
 
 #endif
