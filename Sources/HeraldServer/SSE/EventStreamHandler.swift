@@ -12,18 +12,18 @@ import Glibc
 /// are the WebSocket connection's (`ConnectionStateMachine`: backlog, budget, slow-consumer
 /// policy, replay pacing), so streams get the same limits; the client never sends, so there
 /// is no idle timeout, and a `: ping` comment goes out every `--ping-interval`.
-final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, LoopConnection {
+final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, OutboundConnection {
     typealias InboundIn = NIOAny
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let subscriber: Subscriber
     private let core: BrokerCore
-    private let services: LoopServices
+    let services: LoopServices
     private var logger: Logger { services.logger }
-    @exclusivity(unchecked) private var state: ConnectionStateMachine
-    private var context: ChannelHandlerContext?
-    private var flushScheduled = false
+    @exclusivity(unchecked) var state: ConnectionStateMachine
+    private(set) var context: ChannelHandlerContext?
+    var flushScheduled = false
     var sweepIndex = -1
     private let subject: String?
 
@@ -84,47 +84,15 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Loop
             _ = state.handshakeSent()
             context.writeAndFlush(wrapOutboundOut(response), promise: nil)
             services.startSweeping(self)
-        case .frames(let events, let messages, let live):
-            switch state.framesQueued(events, messages: messages, exempt: live.includesKeepLatest) {
-            case .write:
-                write(events, context: context)
-                services.outbox.observeWritten(live)
-                if !flushScheduled {
-                    flushScheduled = true
-                    services.scheduleFlush(self)
-                }
-            case .queued(let dropped):
-                services.outbox.observeWritten(live)
-                services.outbox.droppedSinceBatch += dropped
-            case .disconnectSlowConsumer(let dropped):
-                disconnectSlowConsumer(dropped: dropped, context: context)
-            case .ignore:
-                break
-            }
+        case .frames(let bytes, let messages, let live):
+            queue(bytes, messages: messages, live: live, latestOf: nil, context: context)
         case .close:
             // Shutdown: what is queued goes out, then the stream ends and the client reconnects.
             for events in state.drainForShutdown() { write(events, context: context) }
             _ = state.closeInitiated()
             context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         case .latest(let frame, let topic, let live):
-            let (action, conflated) = state.latestQueued(frame, topic: topic)
-            services.outbox.conflatedSinceBatch += conflated
-            switch action {
-            case .write:
-                write(frame, context: context)
-                services.outbox.observeWritten(live)
-                if !flushScheduled {
-                    flushScheduled = true
-                    services.scheduleFlush(self)
-                }
-            case .queued(let dropped):
-                services.outbox.observeWritten(live)
-                services.outbox.droppedSinceBatch += dropped
-            case .disconnectSlowConsumer(let dropped):
-                disconnectSlowConsumer(dropped: dropped, context: context)
-            case .ignore:
-                break
-            }
+            queue(frame, messages: 1, live: live, latestOf: topic, context: context)
         case .replayPaused:
             if state.replayPaused() { continueReplay() }
         case .slowConsumer:
@@ -134,14 +102,14 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Loop
         }
     }
 
-    private func continueReplay() {
+    func continueReplay() {
         let core = self.core
         let subscriber = self.subscriber
         guard !core.isStopping.load(ordering: .relaxed) else { return }
         core.loop.execute { core.continueReplay(subscriber) }
     }
 
-    private func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext) {
+    func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext) {
         services.outbox.droppedSinceBatch += dropped
         services.outbox.counters.slowDisconnects.wrappingIncrement(ordering: .relaxed)
         logger.info("slow consumer disconnected", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "transport": "sse", "dropped": "\(dropped)"])
@@ -152,30 +120,9 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Loop
         context.close(promise: nil)
     }
 
-    private func write(_ events: ByteBuffer, context: ChannelHandlerContext) {
+    func write(_ events: ByteBuffer, context: ChannelHandlerContext) {
         services.outbox.bytesOutSinceBatch += events.readableBytes
         context.write(wrapOutboundOut(events), promise: nil)
-    }
-
-    /// A lagging connection's backlog goes out one generation at a time: the next when
-    /// this one is written, or the connection has caught up.
-    private func writeNextGeneration(context: ChannelHandlerContext) {
-        let generation = state.nextGeneration()
-        guard let last = generation.last else {
-            if !state.lagging { subscriber.lagging.store(false, ordering: .relaxed) }
-            if state.drainedForReplay() { continueReplay() }
-            return
-        }
-        for frames in generation.dropLast() { write(frames, context: context) }
-        services.outbox.bytesOutSinceBatch += last.readableBytes
-        let written = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(last), promise: written)
-        services.outbox.publishCounters()
-        written.futureResult.assumeIsolated().whenSuccess { [self] in
-            state.generationWritten()
-            guard let context = self.context else { return }
-            writeNextGeneration(context: context)
-        }
     }
 
     func flush() {
@@ -184,11 +131,7 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Loop
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        state.isWritable = context.channel.isWritable
-        if !state.isWritable { subscriber.lagging.store(true, ordering: .relaxed) }
-        if state.isWritable {
-            writeNextGeneration(context: context)
-        }
+        writabilityChanged(context: context)
         context.fireChannelWritabilityChanged()
     }
 

@@ -15,7 +15,7 @@ import Glibc
 /// One subscriber's WebSocket after the handshake. The rules live in
 /// `ConnectionStateMachine`; this handler feeds it frames, writability and time, and carries
 /// out what it answers. Not Sendable on purpose: it lives on its channel's loop.
-final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, SubscriberConnection, LoopConnection {
+final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, SubscriberConnection, OutboundConnection {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -25,14 +25,14 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     let subscriber: Subscriber
     private let core: BrokerCore
-    private let services: LoopServices
+    let services: LoopServices
     private let route: HandshakeDecision.Route
     private var logger: Logger { services.logger }
     /// Touched only from this handler's own methods on its loop, never re-entrantly: the
     /// dynamic exclusivity checks would cost every delivery for nothing.
-    @exclusivity(unchecked) private var state: ConnectionStateMachine
-    private var context: ChannelHandlerContext?
-    private var flushScheduled = false
+    @exclusivity(unchecked) var state: ConnectionStateMachine
+    private(set) var context: ChannelHandlerContext?
+    var flushScheduled = false
     /// Only while closing: the wait for the client's close frame.
     private var closeTimer: Scheduled<Void>?
     /// This connection's place in its loop's sweep list (see `LoopServices`).
@@ -123,46 +123,13 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             context.writeAndFlush(wrapOutboundOut(response), promise: nil)
             services.startSweeping(self)
             for frame in early { handle(frame, context: context) }
-        case .frames(let frames, let messages, let live):
-            switch state.framesQueued(frames, messages: messages, exempt: live.includesKeepLatest) {
-            case .write:
-                write(frames, context: context)
-                services.outbox.observeWritten(live)
-                if !flushScheduled {
-                    flushScheduled = true
-                    services.scheduleFlush(self)
-                }
-            case .queued(let dropped):
-                // Observed as it joins the backlog: the histogram holds no per-frame stamps.
-                services.outbox.observeWritten(live)
-                services.outbox.droppedSinceBatch += dropped
-            case .disconnectSlowConsumer(let dropped):
-                disconnectSlowConsumer(dropped: dropped, context: context)
-            case .ignore:
-                break
-            }
+        case .frames(let bytes, let messages, let live):
+            queue(bytes, messages: messages, live: live, latestOf: nil, context: context)
         case .close(let code):
             for frames in state.drainForShutdown() { write(frames, context: context) }
             sendClose(code: code, reason: code == CloseCode.goingAway ? "server shutting down" : "reconnect to resume", context: context)
         case .latest(let frame, let topic, let live):
-            let (action, conflated) = state.latestQueued(frame, topic: topic)
-            services.outbox.conflatedSinceBatch += conflated
-            switch action {
-            case .write:
-                write(frame, context: context)
-                services.outbox.observeWritten(live)
-                if !flushScheduled {
-                    flushScheduled = true
-                    services.scheduleFlush(self)
-                }
-            case .queued(let dropped):
-                services.outbox.observeWritten(live)
-                services.outbox.droppedSinceBatch += dropped
-            case .disconnectSlowConsumer(let dropped):
-                disconnectSlowConsumer(dropped: dropped, context: context)
-            case .ignore:
-                break
-            }
+            queue(frame, messages: 1, live: live, latestOf: topic, context: context)
         case .replayPaused:
             if state.replayPaused() { continueReplay() }
         case .slowConsumer:
@@ -182,14 +149,14 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         context.close(promise: nil)
     }
 
-    private func continueReplay() {
+    func continueReplay() {
         let core = self.core
         let subscriber = self.subscriber
         guard !core.isStopping.load(ordering: .relaxed) else { return }
         core.loop.execute { core.continueReplay(subscriber) }
     }
 
-    private func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext) {
+    func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext) {
         services.outbox.droppedSinceBatch += dropped
         services.outbox.counters.slowDisconnects.wrappingIncrement(ordering: .relaxed)
         logger.info("slow consumer disconnected", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "dropped": "\(dropped)"])
@@ -200,30 +167,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         closeDiscardingUnwritten(context: context)
     }
 
-    private func write(_ frames: ByteBuffer, context: ChannelHandlerContext) {
+    func write(_ frames: ByteBuffer, context: ChannelHandlerContext) {
         services.outbox.bytesOutSinceBatch += frames.readableBytes
         context.write(wrapOutboundOut(frames), promise: nil)
-    }
-
-    /// A lagging connection's backlog goes out one generation at a time: the next when
-    /// this one is written, or the connection has caught up.
-    private func writeNextGeneration(context: ChannelHandlerContext) {
-        let generation = state.nextGeneration()
-        guard let last = generation.last else {
-            if !state.lagging { subscriber.lagging.store(false, ordering: .relaxed) }
-            if state.drainedForReplay() { continueReplay() }
-            return
-        }
-        for frames in generation.dropLast() { write(frames, context: context) }
-        services.outbox.bytesOutSinceBatch += last.readableBytes
-        let written = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(last), promise: written)
-        services.outbox.publishCounters()
-        written.futureResult.assumeIsolated().whenSuccess { [self] in
-            state.generationWritten()
-            guard let context = self.context else { return }
-            writeNextGeneration(context: context)
-        }
     }
 
     func flush() {
@@ -232,12 +178,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        state.isWritable = context.channel.isWritable
-        if !state.isWritable { subscriber.lagging.store(true, ordering: .relaxed) }
-        if state.isWritable {
-            writeNextGeneration(context: context)
-            resumeReading(context: context)
-        }
+        writabilityChanged(context: context)
+        if state.isWritable { resumeReading(context: context) }
         context.fireChannelWritabilityChanged()
     }
 

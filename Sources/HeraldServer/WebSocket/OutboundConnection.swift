@@ -1,0 +1,82 @@
+import HeraldCore
+import NIOCore
+import Topics
+
+/// What a WebSocket connection and an event stream do alike with what the core sends them:
+/// the connection's `ConnectionStateMachine` decides whether frames go out now, wait in the
+/// backlog (keep-latest ones filed by topic) or end a slow consumer, and a lagging
+/// connection's backlog goes out a generation at a time.
+protocol OutboundConnection: LoopConnection {
+    var state: ConnectionStateMachine { get set }
+    var services: LoopServices { get }
+    var subscriber: Subscriber { get }
+    var flushScheduled: Bool { get set }
+    var context: ChannelHandlerContext? { get }
+    func write(_ bytes: ByteBuffer, context: ChannelHandlerContext)
+    func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext)
+    func continueReplay()
+}
+
+extension OutboundConnection {
+    /// `.frames` (`topic` nil) and `.latest` deliveries.
+    func queue(_ bytes: ByteBuffer, messages: Int, live: LiveMessages, latestOf topic: TopicName?, context: ChannelHandlerContext) {
+        let action: ConnectionStateMachine.OutboundAction
+        if let topic {
+            let (queued, conflated) = state.latestQueued(bytes, topic: topic)
+            services.outbox.conflatedSinceBatch += conflated
+            action = queued
+        } else {
+            action = state.framesQueued(bytes, messages: messages, exempt: live.includesKeepLatest)
+        }
+        switch action {
+        case .write:
+            write(bytes, context: context)
+            services.outbox.observeWritten(live)
+            if !flushScheduled {
+                flushScheduled = true
+                services.scheduleFlush(self)
+            }
+        case .queued(let dropped):
+            // Observed as it joins the backlog: the histogram holds no per-frame stamps.
+            services.outbox.observeWritten(live)
+            services.outbox.droppedSinceBatch += dropped
+        case .disconnectSlowConsumer(let dropped):
+            disconnectSlowConsumer(dropped: dropped, context: context)
+        case .ignore:
+            break
+        }
+    }
+
+    /// The channel's writability changed: a connection that stops being writable is lagging
+    /// (the core then sends keep-latest messages one by one); one that can write again
+    /// drains its backlog.
+    func writabilityChanged(context: ChannelHandlerContext) {
+        state.isWritable = context.channel.isWritable
+        if state.isWritable {
+            writeNextGeneration(context: context)
+        } else {
+            subscriber.lagging.store(true, ordering: .relaxed)
+        }
+    }
+
+    /// A lagging connection's backlog goes out one generation at a time: the next when
+    /// this one is written, or the connection has caught up.
+    func writeNextGeneration(context: ChannelHandlerContext) {
+        let generation = state.nextGeneration()
+        guard let last = generation.last else {
+            if !state.lagging { subscriber.lagging.store(false, ordering: .relaxed) }
+            if state.drainedForReplay() { continueReplay() }
+            return
+        }
+        for bytes in generation.dropLast() { write(bytes, context: context) }
+        services.outbox.bytesOutSinceBatch += last.readableBytes
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(NIOAny(last), promise: written)
+        services.outbox.publishCounters()
+        written.futureResult.assumeIsolated().whenSuccess { [self] in
+            state.generationWritten()
+            guard let context = self.context else { return }
+            writeNextGeneration(context: context)
+        }
+    }
+}
