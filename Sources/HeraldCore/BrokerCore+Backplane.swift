@@ -16,8 +16,7 @@ extension BrokerCore {
             done(accept(topic: topic, payload: payload, retain: retain, binary: binary))
             return
         }
-        if isShuttingDown { return done(.failure(.shuttingDown)) }
-        if retain && retained.refuses(topic, size: payload.readableBytes) { return done(.failure(.retainedFull)) }
+        if let refusal = refusal(of: topic, payload: payload, retain: retain) { return done(.failure(refusal)) }
         publishesInFlight += 1
         backplane.accept(topic: topic, payload: payload, retain: retain, binary: binary) { [unowned self] result in
             publishesInFlight -= 1
@@ -58,10 +57,7 @@ extension BrokerCore {
                                    retained kept: [BackplaneMessage], replacing: Bool) {
         loop.assertInEventLoop()
         if replacing { backplaneDiscontinuity(resumingAfter: newSeq, newEpoch: newEpoch) }
-        epoch = newEpoch
-        encoder = FrameEncoder(compressionThreshold: settings.compressionThreshold, memoryLevel: settings.deflateMemoryLevel, epoch: newEpoch)
-        history = MessageHistory(capacityPerTopic: settings.historyPerTopic, maxBytes: settings.maxHistoryBytes, ttl: UInt64(settings.historyTTLSeconds * 1e9))
-        retained = RetainedMessages(maxBytes: settings.maxRetainedBytes)
+        startEpoch(newEpoch)
         let now = NIODeadline.now().uptimeNanoseconds
         for message in held {
             history.append(PublishedMessage(topic: message.topic, seq: message.seq, payload: message.payload, binary: message.binary), now: now)
@@ -74,6 +70,14 @@ extension BrokerCore {
         seq = newSeq
     }
 
+    /// A new epoch starts with empty stores, and event ids that carry it.
+    private func startEpoch(_ newEpoch: String) {
+        epoch = newEpoch
+        encoder = FrameEncoder(compressionThreshold: settings.compressionThreshold, memoryLevel: settings.deflateMemoryLevel, epoch: newEpoch)
+        history = Self.emptyHistory(settings)
+        retained = RetainedMessages(maxBytes: settings.maxRetainedBytes)
+    }
+
     /// The backplane cannot hand back everything after `seq` (its log was trimmed while this
     /// broker was cut off), or its store lost its data and has a new epoch. Connected clients
     /// are told so (CONTRACT §13): JSON mode gets a null-topic gap from the last seq it was
@@ -81,12 +85,7 @@ extension BrokerCore {
     package func backplaneDiscontinuity(resumingAfter newSeq: UInt64, newEpoch: String?) {
         loop.assertInEventLoop()
         let lastDelivered = seq
-        if let newEpoch, newEpoch != epoch {
-            epoch = newEpoch
-            encoder = FrameEncoder(compressionThreshold: settings.compressionThreshold, memoryLevel: settings.deflateMemoryLevel, epoch: newEpoch)
-            history = MessageHistory(capacityPerTopic: settings.historyPerTopic, maxBytes: settings.maxHistoryBytes, ttl: UInt64(settings.historyTTLSeconds * 1e9))
-            retained = RetainedMessages(maxBytes: settings.maxRetainedBytes)
-        }
+        if let newEpoch, newEpoch != epoch { startEpoch(newEpoch) }
         let restarting = newSeq < lastDelivered
         seq = newSeq
         history.forget(through: newSeq)

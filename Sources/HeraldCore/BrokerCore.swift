@@ -67,10 +67,7 @@ package final class BrokerCore: @unchecked Sendable {
         self.settings = settings
         self.policy = AccessPolicyStore(policy ?? AccessPolicy(allowClientPublish: settings.allowClientPublish))
 
-        self.history = MessageHistory(
-            capacityPerTopic: settings.historyPerTopic, maxBytes: settings.maxHistoryBytes,
-            ttl: UInt64(settings.historyTTLSeconds * 1e9)
-        )
+        self.history = Self.emptyHistory(settings)
         self.retained = RetainedMessages(maxBytes: settings.maxRetainedBytes)
         var generator = SystemRandomNumberGenerator()
         self.epoch = String(generator.next() as UInt64, radix: 16)
@@ -169,11 +166,21 @@ package final class BrokerCore: @unchecked Sendable {
         }
     }
 
-    /// Every publishing path comes here: the refusals of CONTRACT §1 and §6, then `publish`.
+    /// A one-broker publish: the refusals of CONTRACT §1 and §6, then `publish`.
     package func accept(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool = false) -> Result<PublishResult, PublishRefusal> {
-        if isShuttingDown { return .failure(.shuttingDown) }
-        if retain && retained.refuses(topic, size: payload.readableBytes) { return .failure(.retainedFull) }
+        if let refusal = refusal(of: topic, payload: payload, retain: retain) { return .failure(refusal) }
         return .success(publish(topic: topic, payload: payload, retain: retain, binary: binary))
+    }
+
+    /// Why a publish is refused before it gets a seq, if it is.
+    func refusal(of topic: TopicName, payload: ByteBuffer, retain: Bool) -> PublishRefusal? {
+        if isShuttingDown { return .shuttingDown }
+        if retain && retained.refuses(topic, size: payload.readableBytes) { return .retainedFull }
+        return nil
+    }
+
+    static func emptyHistory(_ settings: Settings) -> MessageHistory<PublishedMessage> {
+        MessageHistory(capacityPerTopic: settings.historyPerTopic, maxBytes: settings.maxHistoryBytes, ttl: UInt64(settings.historyTTLSeconds * 1e9))
     }
 
     /// `binary`: the publisher marked the payload binary, so it is never sent as text.
@@ -262,8 +269,7 @@ package final class BrokerCore: @unchecked Sendable {
                 }
                 return
             }
-            if isShuttingDown || (retain && retained.refuses(topic, size: payload.readableBytes)) {
-                let refusal: PublishRefusal = isShuttingDown ? .shuttingDown : .retainedFull
+            if let refusal = refusal(of: topic, payload: payload, retain: retain) {
                 reply(ServerReply.error(id: request.id, code: refusal.code, message: refusal.message), to: subscriber)
                 return
             }

@@ -143,12 +143,8 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
             response += "Access-Control-Allow-Origin: \(origin)\r\nVary: Origin\r\n"
         }
         response += "\r\nretry: 2000\n\n"
-        let pipeline = context.pipeline.syncOperations
         do {
-            try pipeline.addHandler(EventStreamHandler(subscriber: subscriber, core: listener.core, services: services, token: token))
-            pipeline.removeHandler(context: context, promise: nil)
-            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            pipeline.removeHandler(decoder, promise: nil)
+            try leaveHTTP(for: [EventStreamHandler(subscriber: subscriber, core: listener.core, services: services, token: token)], context: context)
         } catch {
             context.close(promise: nil)
             return
@@ -156,6 +152,16 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
         let core = listener.core
         let bytes = ByteBuffer(string: response)
         core.loop.execute { core.attachStream(subscriber, response: bytes, patterns: patterns, resume: resume) }
+    }
+
+    /// Adds the connection's own handlers and removes this one and the HTTP decoder, the
+    /// decoder last, so that any bytes it holds go on to them.
+    private func leaveHTTP(for handlers: [any ChannelHandler], context: ChannelHandlerContext) throws {
+        let pipeline = context.pipeline.syncOperations
+        try pipeline.addHandlers(handlers)
+        pipeline.removeHandler(context: context, promise: nil)
+        let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+        pipeline.removeHandler(decoder, promise: nil)
     }
 
     // MARK: Plain HTTP on the listener
@@ -284,20 +290,13 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
         let rawPattern: TopicPattern? = if case .raw(let pattern) = route { pattern } else { nil }
         countStatus(101, context: context)
         let response = HTTPResponse.switchingProtocols(accept: accept, extensions: deflate?.responseHeaderValue, allocator: context.channel.allocator)
-        let pipeline = context.pipeline.syncOperations
         do {
             try context.channel.syncOptions?.setOption(.recvAllocator, value: HeraldServer.upgradedReceiveAllocator)
-            try pipeline.addHandlers([
-                ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: listener.settings.maxFrameBytes)),
-                WebSocketConnectionHandler(
-                    subscriber: subscriber, core: listener.core, services: services, route: route,
-                    compressed: deflate != nil, token: token
-                ),
-            ])
-            // Removing the HTTP decoder last forwards any bytes it holds to the frame decoder.
-            pipeline.removeHandler(context: context, promise: nil)
-            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            pipeline.removeHandler(decoder, promise: nil)
+            let connection = WebSocketConnectionHandler(
+                subscriber: subscriber, core: listener.core, services: services, route: route, compressed: deflate != nil, token: token
+            )
+            try leaveHTTP(for: [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: listener.settings.maxFrameBytes)), connection],
+                          context: context)
         } catch {
             context.close(promise: nil)
             return

@@ -18,7 +18,7 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
     typealias OutboundOut = ByteBuffer
 
     let subscriber: Subscriber
-    private let core: BrokerCore
+    let core: BrokerCore
     let services: LoopServices
     private var logger: Logger { services.logger }
     @exclusivity(unchecked) var state: ConnectionStateMachine
@@ -64,15 +64,7 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
     }
 
     private func markClosed() {
-        guard state.phase != .closed else { return }
-        services.outbox.droppedSinceBatch += state.closed()
-        services.stopSweeping(self)
-        subscriber.connection = nil
-        services.outbox.counters.sseConnections.wrappingDecrement(ordering: .relaxed)
-        let subscriber = self.subscriber
-        let core = self.core
-        guard !core.isStopping.load(ordering: .relaxed) else { return }
-        core.loop.execute { core.detach(subscriber) }
+        released(from: services.outbox.counters.sseConnections)
     }
 
     // MARK: From the core
@@ -100,13 +92,6 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
                 disconnectSlowConsumer(dropped: dropped, context: context)
             }
         }
-    }
-
-    func continueReplay() {
-        let core = self.core
-        let subscriber = self.subscriber
-        guard !core.isStopping.load(ordering: .relaxed) else { return }
-        core.loop.execute { core.continueReplay(subscriber) }
     }
 
     func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext) {

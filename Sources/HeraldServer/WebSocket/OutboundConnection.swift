@@ -1,3 +1,4 @@
+import Atomics
 import HeraldCore
 import NIOCore
 import Topics
@@ -10,14 +11,36 @@ protocol OutboundConnection: LoopConnection {
     var state: ConnectionStateMachine { get set }
     var services: LoopServices { get }
     var subscriber: Subscriber { get }
+    var core: BrokerCore { get }
     var flushScheduled: Bool { get set }
     var context: ChannelHandlerContext? { get }
     func write(_ bytes: ByteBuffer, context: ChannelHandlerContext)
     func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext)
-    func continueReplay()
 }
 
 extension OutboundConnection {
+    /// The connection is gone: what it had queued counts as dropped, it leaves its loop's
+    /// sweep and `open` (its transport's count), and the core forgets it.
+    func released(from open: ManagedAtomic<Int>) {
+        guard state.phase != .closed else { return }
+        services.outbox.droppedSinceBatch += state.closed()
+        services.stopSweeping(self)
+        subscriber.connection = nil
+        open.wrappingDecrement(ordering: .relaxed)
+        let subscriber = self.subscriber
+        let core = self.core
+        guard !core.isStopping.load(ordering: .relaxed) else { return }
+        core.loop.execute { core.detach(subscriber) }
+    }
+
+    /// Asks the core for the next chunk of a paused replay, now that the connection drained.
+    func continueReplay() {
+        let core = self.core
+        let subscriber = self.subscriber
+        guard !core.isStopping.load(ordering: .relaxed) else { return }
+        core.loop.execute { core.continueReplay(subscriber) }
+    }
+
     /// `.frames` (`topic` nil) and `.latest` deliveries.
     func queue(_ bytes: ByteBuffer, messages: Int, live: LiveMessages, latestOf topic: TopicName?, context: ChannelHandlerContext) {
         let action: ConnectionStateMachine.OutboundAction

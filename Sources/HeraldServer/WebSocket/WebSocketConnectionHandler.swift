@@ -24,7 +24,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     static let closeTimeout = TimeAmount.seconds(2 as Int64)
 
     let subscriber: Subscriber
-    private let core: BrokerCore
+    let core: BrokerCore
     let services: LoopServices
     private let route: HandshakeDecision.Route
     private var logger: Logger { services.logger }
@@ -99,17 +99,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     private func markClosed() {
-        guard state.phase != .closed else { return }
-        services.outbox.droppedSinceBatch += state.closed()
         closeTimer?.cancel()
         closeTimer = nil
-        services.stopSweeping(self)
-        subscriber.connection = nil
-        services.outbox.counters.connections.wrappingDecrement(ordering: .relaxed)
-        let subscriber = self.subscriber
-        let core = self.core
-        guard !core.isStopping.load(ordering: .relaxed) else { return }
-        core.loop.execute { core.detach(subscriber) }
+        released(from: services.outbox.counters.connections)
     }
 
     // MARK: Outbound, from the core
@@ -147,13 +139,6 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             services.outbox.publishCounters()
         }
         context.close(promise: nil)
-    }
-
-    func continueReplay() {
-        let core = self.core
-        let subscriber = self.subscriber
-        guard !core.isStopping.load(ordering: .relaxed) else { return }
-        core.loop.execute { core.continueReplay(subscriber) }
     }
 
     func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext) {
