@@ -24,6 +24,7 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
     @exclusivity(unchecked) var state: ConnectionStateMachine
     private(set) var context: ChannelHandlerContext?
     var flushScheduled = false
+    var withheldBytes = 0
     var sweepIndex = -1
     private let subject: String?
 
@@ -98,9 +99,7 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
         services.outbox.droppedSinceBatch += dropped
         services.outbox.counters.slowDisconnects.wrappingIncrement(ordering: .relaxed)
         logger.info("slow consumer disconnected", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "transport": "sse", "dropped": "\(dropped)"])
-        if let unwritten = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) {
-            services.outbox.bytesOutSinceBatch -= unwritten
-        }
+        recountWithheld(context: context)
         _ = (context.channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
         context.close(promise: nil)
     }
@@ -126,6 +125,7 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
 
     func sweep(now: NIODeadline) {
         guard let context else { return }
+        recountWithheld(context: context)
         // The client never sends: no idle timeout, only pings (which keep proxies from
         // closing a quiet stream) and the token's expiry.
         switch state.sweep(now: now, idleTimeout: .hours(24 * 365), pingInterval: .seconds(core.settings.pingIntervalSeconds)) {

@@ -13,6 +13,8 @@ protocol OutboundConnection: LoopConnection {
     var subscriber: Subscriber { get }
     var core: BrokerCore { get }
     var flushScheduled: Bool { get set }
+    /// Bytes handed to NIO that it still held at the last look (see `recountWithheld`).
+    var withheldBytes: Int { get set }
     var context: ChannelHandlerContext? { get }
     func write(_ bytes: ByteBuffer, context: ChannelHandlerContext)
     func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext)
@@ -75,6 +77,7 @@ extension OutboundConnection {
     /// drains its backlog.
     func writabilityChanged(context: ChannelHandlerContext) {
         state.isWritable = context.channel.isWritable
+        recountWithheld(context: context)
         if state.isWritable {
             writeNextGeneration(context: context)
         } else {
@@ -99,7 +102,22 @@ extension OutboundConnection {
         written.futureResult.assumeIsolated().whenSuccess { [self] in
             state.generationWritten()
             guard let context = self.context else { return }
+            recountWithheld(context: context)
             writeNextGeneration(context: context)
         }
+    }
+
+    /// `bytes_out` counts bytes written to the socket (CONTRACT §5), but a write only hands
+    /// them to NIO, which keeps what the kernel does not take. Reading NIO's buffered count
+    /// on every flush would cost the fan-out path a dynamic option lookup per connection,
+    /// so it is read at the moments it changes much (writability, a lagging generation
+    /// written, a reset) and on every sweep: what NIO holds is left out of the count until a
+    /// later look finds it gone, and what it holds when the connection ends stays out.
+    func recountWithheld(context: ChannelHandlerContext) {
+        guard let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) else { return }
+        guard buffered != withheldBytes else { return }
+        services.outbox.bytesOutSinceBatch += withheldBytes - buffered
+        withheldBytes = buffered
+        services.outbox.publishCounters()
     }
 }

@@ -33,6 +33,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     @exclusivity(unchecked) var state: ConnectionStateMachine
     private(set) var context: ChannelHandlerContext?
     var flushScheduled = false
+    var withheldBytes = 0
     /// Only while closing: the wait for the client's close frame.
     private var closeTimer: Scheduled<Void>?
     /// This connection's place in its loop's sweep list (see `LoopServices`).
@@ -131,13 +132,10 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         }
     }
 
-    /// Closes now; what NIO still held unwritten never reached the client, so it leaves
-    /// `bytes_out`, which counts bytes written (CONTRACT §5).
+    /// Closes now; what NIO still held unwritten never reached the client, so it stays out
+    /// of `bytes_out`.
     private func closeDiscardingUnwritten(context: ChannelHandlerContext) {
-        if let unwritten = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) {
-            services.outbox.bytesOutSinceBatch -= unwritten
-            services.outbox.publishCounters()
-        }
+        recountWithheld(context: context)
         context.close(promise: nil)
     }
 
@@ -365,6 +363,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// Called by the loop's sweep.
     func sweep(now: NIODeadline) {
         guard let context else { return }
+        recountWithheld(context: context)
         let settings = core.settings
         switch state.sweep(now: now, idleTimeout: .seconds(settings.idleTimeoutSeconds), pingInterval: .seconds(settings.pingIntervalSeconds)) {
         case .none:
