@@ -24,7 +24,9 @@ package struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Messages to publish.") var messages = 10_000
     @Option(help: "Payload bytes per message (at least 17: a timestamp leads it).") var size = 128
     @Option(help: "Messages per second; 0 publishes as fast as the window allows.") var rate = 0
-    @Option(help: "Publishes awaiting their +OK at once.") var window = 32
+    @Option(help: "Messages in flight at once (see --window-counts).") var window = 32
+    @Option(help: "What the window counts: deliveries (messages not yet received by every subscriber, as a feed publishes) or publishes (commands awaiting their +OK).")
+    var windowCounts = BenchPublisher.WindowCount.deliveries
     @Flag(help: "Offer permessage-deflate on every subscriber connection.") var compression = false
     @Option(help: "The topic to publish to.") var topic = "bench.ticks"
     @Option(help: "Only open this many idle connections and report memory per connection.") var idle: Int?
@@ -112,7 +114,9 @@ package struct BenchCommand: AsyncParsableCommand {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        BenchPublisher(plan: .init(topic: topic, size: size, total: messages, window: window, rate: rate), finished: finished))
+                        BenchPublisher(
+                            plan: .init(topic: topic, size: size, total: messages, window: window, windowCounts: windowCounts, rate: rate),
+                            state: state, finished: finished))
                 }
             }
             .connect(unixDomainSocketPath: socketPath).get()
@@ -134,7 +138,7 @@ package struct BenchCommand: AsyncParsableCommand {
         let expected = connections * messages
         report([
             ("subscribers", "\(connections)"), ("messages", "\(messages)"), ("payload bytes", "\(size)"),
-            ("compression offered", "\(compression)"), ("rate", rate == 0 ? "max, window \(window)" : "\(rate)/s"),
+            ("compression offered", "\(compression)"), ("rate", rate == 0 ? "max, window \(window) \(windowCounts)" : "\(rate)/s"),
             ("seconds", format2(elapsed)), ("deliveries per second", "\(Int(Double(received) / elapsed))"),
             ("delivered", "\(received)"), ("lost", "\(expected - received)"), ("broker deliveries reported", "\(deliveries)"),
             ("latency p50 ms", percentile(0.5)), ("latency p99 ms", percentile(0.99)),

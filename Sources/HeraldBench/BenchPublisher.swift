@@ -1,10 +1,14 @@
 import HeraldClient
 import HeraldWire
+import ArgumentParser
 import NIOCore
 
-/// Publishes the bench's messages through the Unix socket: pipelined with at most `window`
-/// commands awaiting their `+OK`, and optionally paced to `rate` messages per second. Each
-/// payload starts with `T` and the send time in hex, for the subscribers' latency samples.
+/// Publishes the bench's messages through the Unix socket, with at most `window` in flight,
+/// and optionally paced to `rate` messages per second. In flight means, by default, not yet
+/// received by every subscriber: a price feed's ticks come one after another, and a broker
+/// that only had to acknowledge them would see batches no feed gives it. With
+/// `--window-counts publishes` it means commands awaiting their `+OK`. Each payload starts
+/// with `T` and the send time in hex, for the subscribers' latency samples.
 final class BenchPublisher: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -15,10 +19,16 @@ final class BenchPublisher: ChannelInboundHandler {
         var size: Int
         var total: Int
         var window: Int
+        var windowCounts: WindowCount
         var rate: Int
     }
 
+    enum WindowCount: String, ExpressibleByArgument, CaseIterable {
+        case deliveries, publishes
+    }
+
     private let plan: Plan
+    private let state: BenchState
     private let finished: EventLoopPromise<Int>
     private var sent = 0
     private var acknowledged = 0
@@ -28,11 +38,12 @@ final class BenchPublisher: ChannelInboundHandler {
     private var allowance = 0.0
     private let padding: [UInt8]
 
-    init(plan: Plan, finished: EventLoopPromise<Int>) {
+    init(plan: Plan, state: BenchState, finished: EventLoopPromise<Int>) {
         var plan = plan
         plan.size = max(plan.size, 17)
         plan.window = max(plan.window, 1)
         self.plan = plan
+        self.state = state
         self.finished = finished
         self.padding = Self.tickLikePadding(count: plan.size - 17)
     }
@@ -55,6 +66,9 @@ final class BenchPublisher: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        if plan.windowCounts == .deliveries {
+            state.onCompleted = { [self] in sendAllowed(context: context) }
+        }
         if plan.rate > 0 {
             pace(context: context, started: .now(), tick: 0)
         } else {
@@ -75,7 +89,9 @@ final class BenchPublisher: ChannelInboundHandler {
 
     private func sendAllowed(context: ChannelHandlerContext) {
         var batch = context.channel.allocator.buffer(capacity: 4096)
-        while sent < plan.total && sent - acknowledged < plan.window && (plan.rate == 0 || allowance >= 1) {
+        while sent < plan.total && sent - (plan.windowCounts == .deliveries ? state.completed : acknowledged) < plan.window
+            && (plan.rate == 0 || allowance >= 1)
+        {
             if plan.rate > 0 { allowance -= 1 }
             let stamp = String(UInt64(NIODeadline.now().uptimeNanoseconds), radix: 16)
             batch.writeString("PUB \(plan.topic) \(plan.size)\r\nT")

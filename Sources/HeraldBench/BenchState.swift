@@ -16,6 +16,12 @@ final class BenchState: @unchecked Sendable {
     private(set) var done = 0
     private(set) var totalReceived = 0
     private var receivedBy: [Int]
+    /// How many subscribers got each message so far, for `--window-counts deliveries`.
+    private var deliveredTo: [Int32]
+    /// Messages every subscriber has received: the first `completed` of them.
+    private(set) var completed = 0
+    /// Called when `completed` grows: the delivery-counted window opened.
+    var onCompleted: (() -> Void)?
     var bytesIn = 0
     private(set) var errors: [String] = []
 
@@ -25,6 +31,7 @@ final class BenchState: @unchecked Sendable {
         self.subscribers = subscribers
         self.messages = messages
         self.receivedBy = Array(repeating: 0, count: subscribers)
+        self.deliveredTo = Array(repeating: 0, count: messages)
         self.allConnected = loop.makePromise()
         self.allDone = loop.makePromise()
     }
@@ -37,6 +44,12 @@ final class BenchState: @unchecked Sendable {
     func progress(_ index: Int, received: Int) {
         totalReceived += received - receivedBy[index]
         let wasDone = receivedBy[index] >= messages
+        if receivedBy[index] < min(received, messages) {
+            for message in receivedBy[index]..<min(received, messages) { deliveredTo[message] += 1 }
+            let before = completed
+            while completed < messages && deliveredTo[completed] == Int32(subscribers) { completed += 1 }
+            if completed != before { onCompleted?() }
+        }
         receivedBy[index] = received
         if !wasDone && received >= messages && messages > 0 {
             done += 1
