@@ -18,14 +18,15 @@ package final class LoopOutbox: @unchecked Sendable {
     package let loop: any EventLoop
     package let counters = LoopCounters()
 
-    // Core loop only.
+    // Core loop only. The fields the fan-out touches per delivery skip dynamic exclusivity
+    // checks (see `Subscriber.lastQueuedSeq`).
     /// A batch is on its way to the loop: what comes meanwhile accumulates (and small frames
     /// coalesce further) until the loop is done with it, so the loop's task queue never
     /// holds more than one batch, however fast the core publishes.
-    private var inFlight = false
+    @exclusivity(unchecked) private var inFlight = false
     /// Frame bytes queued since the last batch left; the core stops reading publishers
     /// while an outbox holds too much (`BrokerCore.isBackedUp`).
-    package private(set) var queuedBytes = 0
+    @exclusivity(unchecked) package private(set) var queuedBytes = 0
     /// Runs on the core loop when the loop has taken a batch.
     package var batchTaken: () -> Void = {}
     /// What one subscriber may have waiting here before the core stops reading publishers:
@@ -34,12 +35,12 @@ package final class LoopOutbox: @unchecked Sendable {
     /// perfectly well would be cut off as slow.
     package var subscriberLimit = Int.max
     /// A subscriber passed `subscriberLimit` since the last batch left.
-    package private(set) var overfull = false
+    @exclusivity(unchecked) package private(set) var overfull = false
     /// Counts batches sent, so a subscriber's waiting bytes reset without a walk.
-    private var round: UInt64 = 0
-    private var pending: [(Subscriber, Delivery)] = []
+    @exclusivity(unchecked) private var round: UInt64 = 0
+    @exclusivity(unchecked) private var pending: [(Subscriber, Delivery)] = []
     private var pendingCapacity = 64
-    private var openBatches: [Subscriber] = []
+    @exclusivity(unchecked) private var openBatches: [Subscriber] = []
     private let allocator = ByteBufferAllocator()
 
     // This outbox's loop only.
@@ -47,14 +48,14 @@ package final class LoopOutbox: @unchecked Sendable {
     /// once per connection per batch.
     package var afterBatch: () -> Void = {}
     /// Bytes written and messages dropped since the counters were last published.
-    package var bytesOutSinceBatch = 0
-    package var droppedSinceBatch = 0
-    package var conflatedSinceBatch = 0
-    package var deliveryTimes = DeliveryHistogram()
+    @exclusivity(unchecked) package var bytesOutSinceBatch = 0
+    @exclusivity(unchecked) package var droppedSinceBatch = 0
+    @exclusivity(unchecked) package var conflatedSinceBatch = 0
+    @exclusivity(unchecked) package var deliveryTimes = DeliveryHistogram()
     /// The HTTP status answered to each WebSocket or SSE request on this loop.
     package var handshakeStatuses: [Int: Int] = [:]
     /// When the batch being handed out was written, read once per batch on first use.
-    private var batchWrittenAt: UInt64 = 0
+    @exclusivity(unchecked) private var batchWrittenAt: UInt64 = 0
 
     package init(loop: any EventLoop) {
         self.loop = loop

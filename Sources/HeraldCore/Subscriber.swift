@@ -23,7 +23,8 @@ package final class Subscriber: Hashable, @unchecked Sendable {
     @exclusivity(unchecked) package var replay: PendingReplay?
     /// The seq of the last message queued, so that overlapping patterns deliver once.
     /// Fields the fan-out touches per delivery skip the dynamic exclusivity checks: only
-    /// the core loop touches them, never re-entrantly.
+    /// the core loop touches them, never re-entrantly, and the checks cost about a tenth of
+    /// a delivery (BENCHMARKS.md, issue 14).
     @exclusivity(unchecked) package var lastQueuedSeq: UInt64 = 0
     package var isAttached = false
     /// The connection's token, nil without one; the same box as the connection's own. It
@@ -35,17 +36,17 @@ package final class Subscriber: Hashable, @unchecked Sendable {
     }
     /// Small frames queued in the current batch, copied into one buffer (see LoopOutbox).
     /// nil between batches, so that an idle subscriber holds no buffer.
-    package var batch: ByteBuffer?
-    package var batchMessages = 0
+    @exclusivity(unchecked) package var batch: ByteBuffer?
+    @exclusivity(unchecked) package var batchMessages = 0
     /// Fresh publishes among them, and when the first was accepted (`LiveMessages`).
-    package var batchLive: Int32 = 0
-    package var batchAcceptedAt: UInt64 = 0
-    package var batchHasKeepLatest = false
+    @exclusivity(unchecked) package var batchLive: Int32 = 0
+    @exclusivity(unchecked) package var batchAcceptedAt: UInt64 = 0
+    @exclusivity(unchecked) package var batchHasKeepLatest = false
     /// The size of the last batch, to size the next one without regrowing.
-    package var lastBatchBytes = 0
+    @exclusivity(unchecked) package var lastBatchBytes = 0
     /// Bytes waiting in the outbox for this subscriber, counted for `LoopOutbox.round`.
-    package var queuedBytes = 0
-    package var queuedRound: UInt64 = 0
+    @exclusivity(unchecked) package var queuedBytes = 0
+    @exclusivity(unchecked) package var queuedRound: UInt64 = 0
 
     // The connection's own loop only.
     package var connection: (any SubscriberConnection)?
