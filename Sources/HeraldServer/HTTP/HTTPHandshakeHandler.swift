@@ -295,8 +295,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
             let connection = WebSocketConnectionHandler(
                 subscriber: subscriber, core: listener.core, services: services, route: route, compressed: deflate != nil, token: token
             )
-            try leaveHTTP(for: [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: listener.settings.maxFrameBytes)), connection],
-                          context: context)
+            try leaveHTTP(for: [connection], context: context)
         } catch {
             context.close(promise: nil)
             return

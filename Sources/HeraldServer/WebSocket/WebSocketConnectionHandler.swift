@@ -16,7 +16,7 @@ import Glibc
 /// `ConnectionStateMachine`; this handler feeds it frames, writability and time, and carries
 /// out what it answers. Not Sendable on purpose: it lives on its channel's loop.
 final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, SubscriberConnection, OutboundConnection {
-    typealias InboundIn = WebSocketFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -44,6 +44,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// An array read from `nextReceived` rather than a ring: empty, it costs an idle
     /// connection no allocation.
     private var received: [(payload: ByteBuffer, binary: Bool)] = []
+    /// The client's frames, cut from what the socket reads; nil once a frame broke the
+    /// protocol, after which nothing more is read from the client.
+    private var frames: ClientFrameParser?
     private var nextReceived = 0
     static let messagesPerBatch = 16
     /// The batch being made for the core.
@@ -67,6 +70,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         self.services = services
         self.route = route
         let settings = core.settings
+        self.frames = ClientFrameParser(maxFrameSize: settings.maxFrameBytes)
         // NIO buffers up to half the limit (its high water mark); the backlog holds the rest.
         self.state = ConnectionStateMachine(
             maxMessageBytes: settings.maxMessageBytes,
@@ -229,7 +233,13 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        handle(unwrapInboundIn(data), context: context)
+        guard var parser = frames.take() else { return }
+        do {
+            try parser.parse(unwrapInboundIn(data)) { handle($0, context: context) }
+            frames = parser
+        } catch {
+            protocolViolated(error, context: context)
+        }
     }
 
     private func handle(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
@@ -322,12 +332,16 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    /// Nothing more is parsed after a broken frame, so the client's close can never be
+    /// seen: send ours, half-close, and let the client's EOF end the connection.
+    private func protocolViolated(_ error: any Error, context: ChannelHandlerContext) {
         guard state.phase == .open else {
             context.close(promise: nil)
             return
         }
-        // NIO's frame decoder reads nothing more after an error, so the client's close can
-        // never be seen: send ours, half-close, and let the client's EOF end the connection.
         if let error = error as? NIOWebSocketError, error == .invalidFrameLength {
             sendClose(code: CloseCode.tooBig, reason: "frame exceeds \(core.settings.maxFrameBytes) bytes", context: context)
         } else if error is NIOWebSocketError {
