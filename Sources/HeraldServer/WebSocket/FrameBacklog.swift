@@ -1,3 +1,4 @@
+import DequeModule
 import HeraldWire
 import NIOCore
 import Topics
@@ -19,8 +20,9 @@ package struct FrameBacklog {
         var exempt = false
     }
 
-    /// Capacity 1 to start: most connections never fall behind, and each slot costs memory.
-    private var entries = CircularBuffer<Entry>(initialCapacity: 1)
+    /// A `Deque` rather than NIO's `CircularBuffer`: empty, it allocates nothing, and most
+    /// connections never fall behind.
+    private var entries = Deque<Entry>()
     /// Entries ever removed from the front: an entry's position is its index plus this.
     private var removedFromFront = 0
     private var latest: [TopicName: Int]?
@@ -43,9 +45,9 @@ package struct FrameBacklog {
         var replaced = 0
         if let position = latest?[topic] {
             let index = position - removedFromFront
-            bytes -= entries[offset: index].frames.readableBytes
-            messages -= entries[offset: index].messages
-            entries[offset: index] = Entry(frames: ByteBuffer(), messages: 0)
+            bytes -= entries[index].frames.readableBytes
+            messages -= entries[index].messages
+            entries[index] = Entry(frames: ByteBuffer(), messages: 0)
             replaced = 1
         }
         if latest == nil { latest = [:] }
@@ -78,15 +80,14 @@ package struct FrameBacklog {
     /// while newer ones replace them), or the oldest of all when only those are left;
     /// returns how many messages it held.
     package mutating func dropOldest() -> Int {
-        guard let found = entries.firstIndex(where: { $0.topic == nil && $0.messages > 0 }) else {
+        guard let index = entries.firstIndex(where: { $0.topic == nil && $0.messages > 0 }) else {
             return removeFirst()?.messages ?? 0
         }
-        let index = entries.distance(from: entries.startIndex, to: found)
-        let entry = entries[offset: index]
+        let entry = entries[index]
         bytes -= entry.frames.readableBytes
         if entry.exempt { exemptBytes -= entry.frames.readableBytes }
         messages -= entry.messages
-        entries[offset: index] = Entry(frames: ByteBuffer(), messages: 0)
+        entries[index] = Entry(frames: ByteBuffer(), messages: 0)
         while entries.first?.messages == 0, entries.first?.topic == nil { _ = removeFirst() }
         return entry.messages
     }
