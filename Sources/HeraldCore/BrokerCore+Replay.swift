@@ -42,7 +42,7 @@ extension BrokerCore {
             return
         }
         subscriber.replay = nil
-        for frame in replay.held { subscriber.outbox.enqueue(frame: frame, to: subscriber) }
+        for var frame in replay.held { subscriber.outbox.enqueue(frame: &frame, to: subscriber) }
     }
 
     /// Reads one chunk of `cursor`; true when it has nothing more to send.
@@ -50,7 +50,7 @@ extension BrokerCore {
         let form = subscriber.wireForm
         let send = { (message: PublishedMessage) -> Bool in
             guard cursor.pattern.matches(message.topic), !self.alreadySent(message, by: cursor, to: subscriber) else { return true }
-            let frame: ByteBuffer
+            var frame: ByteBuffer
             switch cursor.source {
             case .retained:
                 frame = self.encoder.retainedFrame(message, as: form)
@@ -62,7 +62,7 @@ extension BrokerCore {
                 cursor.lastSent[message.topic] = message.seq
                 frame = self.encoder.encode(message, as: form)
             }
-            subscriber.outbox.enqueue(frame: frame, to: subscriber)
+            subscriber.outbox.enqueue(frame: &frame, to: subscriber)
             budget.spend(frame)
             return !budget.isSpent
         }

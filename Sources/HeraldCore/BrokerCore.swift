@@ -40,7 +40,7 @@ package final class BrokerCore: @unchecked Sendable {
 
     var encoder: FrameEncoder
     package internal(set) var seq: UInt64 = 0
-    private var index = SubscriptionIndex<Subscriber>()
+    private var index = SubscriptionIndex<IndexedSubscriber>()
     var history: MessageHistory<PublishedMessage>
     var retained: RetainedMessages<PublishedMessage>
     var attached: Set<Subscriber> = []
@@ -91,7 +91,7 @@ package final class BrokerCore: @unchecked Sendable {
         subscriber.outbox.enqueue(.handshake(handshake), to: subscriber)
         if let pattern = rawPattern {
             subscriber.patterns[pattern] = seq
-            index.insert(pattern, for: subscriber)
+            index.insert(pattern, for: IndexedSubscriber(subscriber))
             startReplay(of: pattern, from: .retained, since: 0, coveredAbove: nil, for: subscriber)
         }
         scheduleSend()
@@ -110,7 +110,7 @@ package final class BrokerCore: @unchecked Sendable {
         guard let resume else {
             for pattern in patterns {
                 subscriber.patterns[pattern] = seq
-                index.insert(pattern, for: subscriber)
+                index.insert(pattern, for: IndexedSubscriber(subscriber))
                 startReplay(of: pattern, from: .retained, since: 0, coveredAbove: nil, for: subscriber)
             }
             return
@@ -122,7 +122,7 @@ package final class BrokerCore: @unchecked Sendable {
         }
         for pattern in patterns {
             subscriber.patterns[pattern] = from
-            index.insert(pattern, for: subscriber)
+            index.insert(pattern, for: IndexedSubscriber(subscriber))
             if settings.historyPerTopic > 0 {
                 startReplay(of: pattern, from: .history(reportsGaps: sameEpoch), since: from, coveredAbove: nil, for: subscriber)
             }
@@ -133,8 +133,9 @@ package final class BrokerCore: @unchecked Sendable {
         loop.assertInEventLoop()
         guard subscriber.isAttached else { return }
         subscriber.isAttached = false
+        subscriber.outbox.keepUntilSent(subscriber)
         attached.remove(subscriber)
-        for pattern in subscriber.patterns.keys { index.remove(pattern, for: subscriber) }
+        for pattern in subscriber.patterns.keys { index.remove(pattern, for: IndexedSubscriber(subscriber)) }
         subscriber.patterns.removeAll()
         subscriber.replay = nil
     }
@@ -200,7 +201,7 @@ package final class BrokerCore: @unchecked Sendable {
         var lastForm = WireForm(mode: .raw, deflateWindowBits: 0)
         var lastFrame: ByteBuffer?
         let keepLatest = !settings.keepLatest.isEmpty && settings.keepLatest.contains { $0.matches(topic) }
-        index.forEachMatch(topic) { subscriber in
+        index.forEachMatch(topic) { $0.withSubscriber { subscriber in
             guard subscriber.lastQueuedSeq < seq else { return }  // another pattern already matched
             subscriber.lastQueuedSeq = seq
             deliveries += 1
@@ -213,9 +214,9 @@ package final class BrokerCore: @unchecked Sendable {
             } else if keepLatest && subscriber.lagging.load(ordering: .relaxed) {
                 subscriber.outbox.enqueue(latest: lastFrame!, topic: topic, to: subscriber, acceptedAt: acceptedAt)
             } else {
-                subscriber.outbox.enqueue(frame: lastFrame!, to: subscriber, acceptedAt: acceptedAt, keepLatest: keepLatest)
+                subscriber.outbox.enqueue(frame: &lastFrame!, to: subscriber, acceptedAt: acceptedAt, keepLatest: keepLatest)
             }
-        }
+        } }
         published += 1
         delivered += deliveries
         if deliveries > 0 { scheduleSend() }
@@ -241,7 +242,7 @@ package final class BrokerCore: @unchecked Sendable {
         case .success(.unsubscribe(let text)):
             do {
                 let pattern = try TopicPattern(text)
-                if subscriber.patterns.removeValue(forKey: pattern) != nil { index.remove(pattern, for: subscriber) }
+                if subscriber.patterns.removeValue(forKey: pattern) != nil { index.remove(pattern, for: IndexedSubscriber(subscriber)) }
                 reply(ServerReply.ok(id: request.id, epoch: epoch, seq: seq), to: subscriber)
             } catch {
                 reply(ServerReply.error(id: request.id, code: "invalid_topic", message: error.description), to: subscriber)
@@ -299,7 +300,7 @@ package final class BrokerCore: @unchecked Sendable {
                 reply(ServerReply.error(id: id, code: "too_many_subscriptions", message: "at most \(limit) subscriptions per connection"), to: subscriber)
                 return
             }
-            index.insert(pattern, for: subscriber)
+            index.insert(pattern, for: IndexedSubscriber(subscriber))
         }
         if since != nil, subscriber.replay?.cursors.contains(where: { $0.pattern == pattern }) == true {
             reply(ServerReply.error(id: id, code: "bad_request", message: "a replay of '\(pattern)' is already under way"), to: subscriber)
@@ -349,7 +350,7 @@ package final class BrokerCore: @unchecked Sendable {
             let removed = subscriber.patterns.keys.filter { !grants.maySubscribe(to: $0) }
             for pattern in removed {
                 subscriber.patterns.removeValue(forKey: pattern)
-                index.remove(pattern, for: subscriber)
+                index.remove(pattern, for: IndexedSubscriber(subscriber))
                 subscriber.replay?.cursors.removeAll { $0.pattern == pattern }
             }
             reply(ServerReply.authorized(id: id, removed: removed.map(\.string).sorted()), to: subscriber)
@@ -362,8 +363,8 @@ package final class BrokerCore: @unchecked Sendable {
     }
 
     func reply(_ json: ByteBuffer, to subscriber: Subscriber) {
-        let frame = encoder.reply(json, as: subscriber.wireForm)
-        subscriber.outbox.enqueue(frame: frame, to: subscriber)
+        var frame = encoder.reply(json, as: subscriber.wireForm)
+        subscriber.outbox.enqueue(frame: &frame, to: subscriber)
     }
 
     // MARK: Batching

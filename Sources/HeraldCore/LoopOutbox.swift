@@ -40,7 +40,18 @@ package final class LoopOutbox: @unchecked Sendable {
     @exclusivity(unchecked) private var round: UInt64 = 0
     @exclusivity(unchecked) private var pending: [(Subscriber, Delivery)] = []
     private var pendingCapacity = 64
-    @exclusivity(unchecked) private var openBatches: [Subscriber] = []
+    /// Subscribers with a batch open this round, unretained: retaining each is an atomic
+    /// operation per delivery, and an atomic waits for the stores the fan-out just made to
+    /// the (cold) subscriber, so the walk over a thousand subscribers would stall on every
+    /// one of them (BENCHMARKS.md, issue 14). `keptUntilSent` holds those that the core
+    /// forgets meanwhile.
+    @exclusivity(unchecked) private var openBatches: [Unmanaged<Subscriber>] = []
+    @exclusivity(unchecked) private var keptUntilSent: [Subscriber] = []
+    /// The frames lone messages of this round share, so that a subscriber's batch of one
+    /// names its frame by slot instead of holding a reference; the last one's bytes
+    /// identify it.
+    @exclusivity(unchecked) private var sharedFrames: [ByteBuffer] = []
+    @exclusivity(unchecked) private var lastSharedFrame: (start: UnsafeRawPointer?, count: Int) = (nil, 0)
     private let allocator = ByteBufferAllocator()
 
     // This outbox's loop only.
@@ -63,7 +74,7 @@ package final class LoopOutbox: @unchecked Sendable {
 
     /// Core loop: queue one frame for `subscriber`; `acceptedAt` (uptime nanoseconds) marks
     /// a fresh publish, 0 a reply or a replayed message.
-    package func enqueue(frame: ByteBuffer, to subscriber: Subscriber, acceptedAt: UInt64 = 0, keepLatest: Bool = false) {
+    package func enqueue(frame: inout ByteBuffer, to subscriber: Subscriber, acceptedAt: UInt64 = 0, keepLatest: Bool = false) {
         queuedBytes += frame.readableBytes
         if subscriber.queuedRound != round {
             subscriber.queuedRound = round
@@ -85,11 +96,11 @@ package final class LoopOutbox: @unchecked Sendable {
         switch subscriber.batchMessages {
         case 0:
             // A lone message goes out as the shared frame itself; a copy starts with the second.
-            subscriber.batch = frame
-            openBatches.append(subscriber)
+            subscriber.sharedFrameSlot = sharedSlot(of: &frame)
+            openBatches.append(Unmanaged.passUnretained(subscriber))
         case 1:
             var batch = allocator.buffer(capacity: max(2 * frame.readableBytes + 64, subscriber.lastBatchBytes))
-            batch.writeImmutableBuffer(subscriber.batch!)
+            batch.writeImmutableBuffer(sharedFrames[subscriber.sharedFrameSlot])
             batch.writeImmutableBuffer(frame)
             subscriber.batch = batch
         default:
@@ -112,14 +123,32 @@ package final class LoopOutbox: @unchecked Sendable {
         append(subscriber, delivery)
     }
 
+    /// `frame`'s slot in `sharedFrames`: the last one when it is the same frame (a publish
+    /// hands one frame to every subscriber of a wire form in a row), otherwise a new one.
+    private func sharedSlot(of frame: inout ByteBuffer) -> Int {
+        let start = frame.withUnsafeReadableBytes { $0.baseAddress }
+        if start == lastSharedFrame.start && frame.readableBytes == lastSharedFrame.count && !sharedFrames.isEmpty {
+            return sharedFrames.count - 1
+        }
+        sharedFrames.append(frame)
+        lastSharedFrame = (start, frame.readableBytes)
+        return sharedFrames.count - 1
+    }
+
+    /// Core loop: the core forgets `subscriber`; it stays alive until `openBatches`, which
+    /// may name it if anything was queued to it since the last send, is done with it.
+    package func keepUntilSent(_ subscriber: Subscriber) {
+        if subscriber.queuedRound == round { keptUntilSent.append(subscriber) }
+    }
+
     private func append(_ subscriber: Subscriber, _ delivery: Delivery) {
         if pending.isEmpty { pending.reserveCapacity(pendingCapacity) }
         pending.append((subscriber, delivery))
     }
 
     private func closeBatch(of subscriber: Subscriber) {
-        guard let batch = subscriber.batch else { return }
-        subscriber.batch = nil
+        guard subscriber.batchMessages > 0 else { return }
+        let batch = subscriber.batchMessages == 1 ? sharedFrames[subscriber.sharedFrameSlot] : subscriber.batch.take()!
         subscriber.lastBatchBytes = batch.readableBytes
         append(subscriber, .frames(batch, messages: subscriber.batchMessages,
                                    live: LiveMessages(count: Int(subscriber.batchLive), acceptedAt: subscriber.batchAcceptedAt,
@@ -132,8 +161,11 @@ package final class LoopOutbox: @unchecked Sendable {
     /// Core loop: hand everything queued to the loop, unless a batch is still on its way.
     package func send(from coreLoop: any EventLoop) {
         guard !inFlight else { return }
-        for subscriber in openBatches { closeBatch(of: subscriber) }
+        for subscriber in openBatches { closeBatch(of: subscriber.takeUnretainedValue()) }
         openBatches.removeAll(keepingCapacity: true)
+        sharedFrames.removeAll(keepingCapacity: true)
+        lastSharedFrame = (nil, 0)
+        keptUntilSent.removeAll()
         guard !pending.isEmpty else { return }
         queuedBytes = 0
         overfull = false

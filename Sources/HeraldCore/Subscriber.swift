@@ -34,9 +34,11 @@ package final class Subscriber: Hashable, @unchecked Sendable {
         get { token?.grants }
         set { token = newValue.map(BoxedGrants.init) }
     }
-    /// Small frames queued in the current batch, copied into one buffer (see LoopOutbox).
-    /// nil between batches, so that an idle subscriber holds no buffer.
+    /// Small frames queued in the current batch, copied into one buffer from the second
+    /// message on (see LoopOutbox); a batch of one is the outbox's shared frame in
+    /// `sharedFrameSlot`. nil between batches, so that an idle subscriber holds no buffer.
     @exclusivity(unchecked) package var batch: ByteBuffer?
+    @exclusivity(unchecked) package var sharedFrameSlot = 0
     @exclusivity(unchecked) package var batchMessages = 0
     /// Fresh publishes among them, and when the first was accepted (`LiveMessages`).
     @exclusivity(unchecked) package var batchLive: Int32 = 0

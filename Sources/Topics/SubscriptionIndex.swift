@@ -6,13 +6,13 @@
 ///
 /// Not thread-safe: the broker keeps one index on the event loop that owns its state.
 public struct SubscriptionIndex<Subscriber: Hashable> {
-    final class Node {
-        var literals: [String: Node] = [:]
-        var anySegment: Node?
+    @usableFromInline final class Node {
+        @usableFromInline var literals: [String: Node] = [:]
+        @usableFromInline var anySegment: Node?
         /// Subscribers whose pattern ends here with a literal or `*` segment.
-        var exact: Set<Subscriber> = []
+        @usableFromInline var exact: Set<Subscriber> = []
         /// Subscribers whose pattern ends here with `>`.
-        var rest: Set<Subscriber> = []
+        @usableFromInline var rest: Set<Subscriber> = []
 
         var isEmpty: Bool { literals.isEmpty && anySegment == nil && exact.isEmpty && rest.isEmpty }
 
@@ -31,7 +31,7 @@ public struct SubscriptionIndex<Subscriber: Hashable> {
         }
     }
 
-    private var root = Node()
+    @usableFromInline var root = Node()
     /// The number of (pattern, subscriber) pairs held.
     public private(set) var count = 0
 
@@ -87,13 +87,17 @@ public struct SubscriptionIndex<Subscriber: Hashable> {
 
     /// Calls `body` once for every (pattern, subscriber) pair that matches `topic`. A
     /// subscriber with several matching patterns is reported once per pattern; callers
-    /// that deliver must deduplicate.
+    /// that deliver must deduplicate. Inlinable so that the broker's fan-out gets a copy
+    /// specialized for its subscriber type, with no retain and release of each subscriber
+    /// through generic value witnesses (BENCHMARKS.md, issue 14).
+    @inlinable
     public func forEachMatch(_ topic: TopicName, _ body: (Subscriber) throws -> Void) rethrows {
         let segments = topic.segments
         try Self.walk(root, segments, 0, body)
     }
 
-    private static func walk(_ node: Node, _ segments: [Substring], _ depth: Int, _ body: (Subscriber) throws -> Void) rethrows {
+    @inlinable
+    static func walk(_ node: Node, _ segments: [Substring], _ depth: Int, _ body: (Subscriber) throws -> Void) rethrows {
         if depth == segments.count {
             for subscriber in node.exact { try body(subscriber) }
             return

@@ -135,6 +135,42 @@ import Topics
         #expect(connection.deliveries.isEmpty)
     }
 
+    /// The outbox names open batches without retaining their subscribers: one the core
+    /// forgets in the same turn, with no other reference left, must live until the batch
+    /// is sent, and its frame still goes out (to a connection that no longer cares).
+    @Test func aSubscriberDetachedWithAnOpenBatchLivesUntilItIsSent() {
+        weak var forgotten: Subscriber?
+        let connection: RecordingConnection
+        do {
+            let (subscriber, recording) = connect(raw: "t")
+            connection = recording
+            forgotten = subscriber
+            _ = core.publish(topic: try! TopicName("t"), payload: ByteBuffer(string: "a"), retain: false)
+            _ = core.publish(topic: try! TopicName("t"), payload: ByteBuffer(string: "b"), retain: false)
+            core.detach(subscriber)
+        }
+        #expect(forgotten != nil, "kept until the batch is sent")
+        _ = core.publish(topic: try! TopicName("t"), payload: ByteBuffer(string: "c"), retain: false)
+        loop.run()
+        #expect(payloads(connection) == ["a", "b"])
+        #expect(forgotten == nil, "let go once sent")
+    }
+
+    /// Lone messages share the publish's frame; a second message in the same turn copies
+    /// both into the subscriber's own batch, and subscribers of one publish do not mix.
+    @Test func loneAndCoalescedFramesStayPerSubscriber() {
+        let (_, first) = connect(raw: "a")
+        let (_, second) = connect(raw: "b")
+        _ = core.publish(topic: try! TopicName("a"), payload: ByteBuffer(string: "1"), retain: false)
+        _ = core.publish(topic: try! TopicName("b"), payload: ByteBuffer(string: "2"), retain: false)
+        _ = core.publish(topic: try! TopicName("a"), payload: ByteBuffer(string: "3"), retain: false)
+        loop.run()
+        #expect(payloads(first) == ["1", "3"])
+        #expect(payloads(second) == ["2"])
+        #expect(first.batchSizes == [2])
+        #expect(second.batchSizes == [1])
+    }
+
     @Test func shutdownQueuesCloseBehindWhatIsQueued() {
         let (_, connection) = connect(raw: "t")
         _ = core.publish(topic: try! TopicName("t"), payload: ByteBuffer(string: "last"), retain: false)
