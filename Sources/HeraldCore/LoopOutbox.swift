@@ -6,10 +6,11 @@ import Topics
 /// The mailbox between the core loop and one event loop.
 ///
 /// While the core works through a batch of publishes, each subscriber's small frames are
-/// copied into one buffer of its own (copying a 150-byte tick is cheaper than handing it
-/// down a pipeline, and the batch leaves in one write); large frames stay shared, never
-/// copied. When the core's turn ends the batch goes to the loop with one `execute`: one
-/// thread hop per loop per batch, and one write and one flush per connection.
+/// gathered into one buffer (copying a 150-byte tick is cheaper than handing it down a
+/// pipeline, and the batch leaves in one write): subscribers that got the same run of
+/// publishes share one such buffer, others get a copy of their own. Large frames stay
+/// shared, never copied. When the core's turn ends the batch goes to the loop with one
+/// `execute`: one thread hop per loop per batch, and one write and one flush per connection.
 package final class LoopOutbox: @unchecked Sendable {
     /// Frames up to this size are copied into the subscriber's batch buffer when a batch
     /// holds more than one.
@@ -52,6 +53,8 @@ package final class LoopOutbox: @unchecked Sendable {
     /// identify it.
     @exclusivity(unchecked) private var sharedFrames: [ByteBuffer] = []
     @exclusivity(unchecked) private var lastSharedFrame: (start: UnsafeRawPointer?, count: Int) = (nil, 0)
+    /// The last run of shared frames made into one buffer (`coalesced`).
+    @exclusivity(unchecked) private var lastCoalesced: (run: Range<Int>, buffer: ByteBuffer?) = (0..<0, nil)
     private let allocator = ByteBufferAllocator()
 
     // This outbox's loop only.
@@ -93,20 +96,33 @@ package final class LoopOutbox: @unchecked Sendable {
             if subscriber.batchLive == 0 { subscriber.batchAcceptedAt = acceptedAt }
             subscriber.batchLive += 1
         }
-        switch subscriber.batchMessages {
-        case 0:
-            // A lone message goes out as the shared frame itself; a copy starts with the second.
+        if subscriber.batchMessages == 0 {
             subscriber.sharedFrameSlot = sharedSlot(of: &frame)
             openBatches.append(Unmanaged.passUnretained(subscriber))
-        case 1:
+        } else if subscriber.batch != nil {
+            subscriber.batch!.writeImmutableBuffer(frame)
+        } else if sharedSlot(of: &frame) != subscriber.sharedFrameSlot + subscriber.batchMessages {
+            // The run of shared frames broke (a reply, another topic's message): from here
+            // the subscriber's batch is a copy of its own.
             var batch = allocator.buffer(capacity: max(2 * frame.readableBytes + 64, subscriber.lastBatchBytes))
-            batch.writeImmutableBuffer(sharedFrames[subscriber.sharedFrameSlot])
+            for slot in subscriber.sharedFrameSlot..<subscriber.sharedFrameSlot + subscriber.batchMessages {
+                batch.writeImmutableBuffer(sharedFrames[slot])
+            }
             batch.writeImmutableBuffer(frame)
             subscriber.batch = batch
-        default:
-            subscriber.batch!.writeImmutableBuffer(frame)
         }
         subscriber.batchMessages += 1
+    }
+
+    /// The frames of `sharedFrames[run]` as one buffer. Subscribers of the same topics get
+    /// the same run, so the last one made is kept for the next: a round of publishes is
+    /// copied once per run, not once per subscriber.
+    private func coalesced(_ run: Range<Int>) -> ByteBuffer {
+        if lastCoalesced.run == run, let buffer = lastCoalesced.buffer { return buffer }
+        var buffer = allocator.buffer(capacity: run.reduce(0) { $0 + sharedFrames[$1].readableBytes })
+        for slot in run { buffer.writeImmutableBuffer(sharedFrames[slot]) }
+        lastCoalesced = (run, buffer)
+        return buffer
     }
 
     /// Core loop: queue a message of a `--keep-latest` topic, uncoalesced, after the frames
@@ -148,7 +164,15 @@ package final class LoopOutbox: @unchecked Sendable {
 
     private func closeBatch(of subscriber: Subscriber) {
         guard subscriber.batchMessages > 0 else { return }
-        let batch = subscriber.batchMessages == 1 ? sharedFrames[subscriber.sharedFrameSlot] : subscriber.batch.take()!
+        let batch: ByteBuffer
+        if let own = subscriber.batch.take() {
+            batch = own
+        } else if subscriber.batchMessages == 1 {
+            batch = sharedFrames[subscriber.sharedFrameSlot]
+        } else {
+            let run = subscriber.sharedFrameSlot..<subscriber.sharedFrameSlot + subscriber.batchMessages
+            batch = coalesced(run)
+        }
         subscriber.lastBatchBytes = batch.readableBytes
         append(subscriber, .frames(batch, messages: subscriber.batchMessages,
                                    live: LiveMessages(count: Int(subscriber.batchLive), acceptedAt: subscriber.batchAcceptedAt,
@@ -165,6 +189,7 @@ package final class LoopOutbox: @unchecked Sendable {
         openBatches.removeAll(keepingCapacity: true)
         sharedFrames.removeAll(keepingCapacity: true)
         lastSharedFrame = (nil, 0)
+        lastCoalesced = (0..<0, nil)
         keptUntilSent.removeAll()
         guard !pending.isEmpty else { return }
         queuedBytes = 0

@@ -171,6 +171,22 @@ import Topics
         #expect(second.batchSizes == [1])
     }
 
+    /// Subscribers that got the same publishes in a turn share one gathered buffer; one whose
+    /// run of publishes has a gap gets its own, and no subscriber gets another's messages.
+    @Test func gatheredBatchesAreSharedOnlyBetweenEqualRuns() {
+        let (_, all1) = connect(raw: ">")
+        let (_, all2) = connect(raw: ">")
+        let (_, onlyA) = connect(raw: "a")
+        for (topic, payload) in [("a", "1"), ("b", "2"), ("a", "3"), ("a", "4")] {
+            _ = core.publish(topic: try! TopicName(topic), payload: ByteBuffer(string: payload), retain: false)
+        }
+        loop.run()
+        #expect(payloads(all1) == ["1", "2", "3", "4"])
+        #expect(payloads(all2) == ["1", "2", "3", "4"])
+        #expect(payloads(onlyA) == ["1", "3", "4"])
+        #expect(all1.batchSizes == [4] && all2.batchSizes == [4] && onlyA.batchSizes == [3])
+    }
+
     @Test func shutdownQueuesCloseBehindWhatIsQueued() {
         let (_, connection) = connect(raw: "t")
         _ = core.publish(topic: try! TopicName("t"), payload: ByteBuffer(string: "last"), retain: false)
