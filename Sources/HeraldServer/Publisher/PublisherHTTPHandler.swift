@@ -8,18 +8,18 @@ import Topics
 /// `/healthz` and `/metrics`, with keep-alive and pipelining (NIO's pipelining handler keeps
 /// the answers in order). It runs on the core loop beside the line protocol, with the same
 /// budget: it is not read from while its answers are unread or the core is backed up.
-final class PublisherHTTPHandler: ChannelDuplexHandler {
+final class PublisherHTTPHandler: PublisherReadGate {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let core: BrokerCore
+    let core: BrokerCore
     private let metrics: MetricsEndpoint
     private var request: PublishHTTPRequest?
     private var head: HTTPRequestHead?
-    private var readHeld = false
+    var readHeld = false
     private let watch: IncompleteRequestWatch
-    private var context: ChannelHandlerContext?
+    private(set) var context: ChannelHandlerContext?
 
     init(core: BrokerCore, metrics: MetricsEndpoint, watch: IncompleteRequestWatch) {
         self.core = core
@@ -109,30 +109,7 @@ final class PublisherHTTPHandler: ChannelDuplexHandler {
 
     // MARK: Backpressure, as for the line protocol
 
-    func read(context: ChannelHandlerContext) {
-        guard context.channel.isWritable else {
-            readHeld = true
-            return
-        }
-        guard !core.isBackedUp else {
-            readHeld = true
-            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-            core.whenCaughtUp { handler.value.resumeReading() }
-            return
-        }
-        context.read()
-    }
-
-    private func resumeReading() {
-        guard readHeld, let context, context.channel.isWritable else { return }
-        readHeld = false
-        context.read()
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable && !core.isBackedUp { resumeReading() }
-        context.fireChannelWritabilityChanged()
-    }
+    var hasRoomForCommands: Bool { true }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)

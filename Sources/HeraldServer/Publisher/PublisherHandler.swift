@@ -9,24 +9,25 @@ import NIOCore
 /// CONTRACT §6: a publisher whose unread replies pass `--max-pending-bytes` (the channel's
 /// high water mark) is not read from until it drains, and a command left incomplete for
 /// `--handshake-timeout` closes the connection; one idle between commands stays.
-final class PublisherHandler: ChannelDuplexHandler {
+final class PublisherHandler: PublisherReadGate {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let core: BrokerCore
+    let core: BrokerCore
     private var parser: PublisherCommandParser
     private var buffer = ByteBuffer()
     private var closing = false
     /// A read NIO asked for while the replies were over the budget.
-    private var readHeld = false
+    var readHeld = false
     /// Running while a command is incomplete; restarted whenever a command completes.
     private var incompleteTimer: Scheduled<Void>?
-    private var context: ChannelHandlerContext?
+    private(set) var context: ChannelHandlerContext?
     /// Buffered commands are being handled over several turns.
     private var continuing = false
     /// Replies behind one still awaited from the backplane (nil until it comes), in order.
     private var waiting = CircularBuffer<ByteBuffer?>()
+    var hasRoomForCommands: Bool { !continuing && waiting.count < Self.awaitedRepliesLimit }
     private var firstWaitingSlot = 0
     /// Publishes a publisher may have awaiting the backplane before it is not read from.
     static let awaitedRepliesLimit = 1024
@@ -175,31 +176,6 @@ final class PublisherHandler: ChannelDuplexHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         context.flush()
         context.fireChannelReadComplete()
-    }
-
-    func read(context: ChannelHandlerContext) {
-        guard context.channel.isWritable, !continuing, waiting.count < Self.awaitedRepliesLimit else {
-            readHeld = true
-            return
-        }
-        guard !core.isBackedUp else {
-            readHeld = true
-            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-            core.whenCaughtUp { handler.value.resumeReading() }
-            return
-        }
-        context.read()
-    }
-
-    private func resumeReading() {
-        guard readHeld, !continuing, waiting.count < Self.awaitedRepliesLimit, let context, context.channel.isWritable else { return }
-        readHeld = false
-        context.read()
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable && !core.isBackedUp { resumeReading() }
-        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

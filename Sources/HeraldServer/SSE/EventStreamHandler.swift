@@ -4,9 +4,6 @@ import HeraldWire
 import Logging
 import NIOCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One server-sent-event stream after its request passed (CONTRACT §12). The outbound rules
 /// are the WebSocket connection's (`ConnectionStateMachine`: backlog, budget, slow-consumer
@@ -72,46 +69,21 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
 
     func deliver(_ delivery: Delivery) {
         guard let context else { return }
-        switch delivery {
-        case .handshake(let response):
+        deliver(delivery, context: context) { response in
             _ = state.handshakeSent()
             context.writeAndFlush(wrapOutboundOut(response), promise: nil)
             services.startSweeping(self)
-        case .frames(let bytes, let messages, let live):
-            queue(bytes, messages: messages, live: live, latestOf: nil, context: context)
-        case .close:
+        } closing: { _ in
             // Shutdown: what is queued goes out, then the stream ends and the client reconnects.
             for events in state.drainForShutdown() { write(events, context: context) }
             _ = state.closeInitiated()
             context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        case .latest(let frame, let topic, let live):
-            queue(frame, messages: 1, live: live, latestOf: topic, context: context)
-        case .replayPaused:
-            if state.replayPaused() { continueReplay() }
-        case .slowConsumer:
-            if case .disconnectSlowConsumer(let dropped) = state.overBudget() {
-                disconnectSlowConsumer(dropped: dropped, context: context)
-            }
         }
     }
 
     func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext) {
-        services.outbox.droppedSinceBatch += dropped
-        services.outbox.counters.slowDisconnects.wrappingIncrement(ordering: .relaxed)
-        logger.info("slow consumer disconnected", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "transport": "sse", "dropped": "\(dropped)"])
-        recountWithheld(context: context)
-        _ = (context.channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
-        context.close(promise: nil)
-    }
-
-    func write(_ events: ByteBuffer, context: ChannelHandlerContext) {
-        services.outbox.bytesOutSinceBatch += events.readableBytes
-        context.write(wrapOutboundOut(events), promise: nil)
-    }
-
-    func flush() {
-        flushScheduled = false
-        context?.flush()
+        countSlowDisconnect(dropped: dropped, transport: "sse", context: context)
+        resetDiscardingUnwritten(context: context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -3,6 +3,10 @@ import HeraldCore
 import NIOCore
 import Topics
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What a WebSocket connection and an event stream do alike with what the core sends them:
 /// the connection's `ConnectionStateMachine` decides whether frames go out now, wait in the
 /// backlog (keep-latest ones filed by topic) or end a slow consumer, and a lagging
@@ -16,11 +20,39 @@ protocol OutboundConnection: LoopConnection {
     /// Bytes handed to NIO that it still held at the last look (see `recountWithheld`).
     var withheldBytes: Int { get set }
     var context: ChannelHandlerContext? { get }
-    func write(_ bytes: ByteBuffer, context: ChannelHandlerContext)
     func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext)
 }
 
 extension OutboundConnection {
+    /// Hands bytes to NIO without flushing: the loop flushes once per batch (`flush`).
+    func write(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
+        services.outbox.bytesOutSinceBatch += bytes.readableBytes
+        context.write(NIOAny(bytes), promise: nil)
+    }
+
+    func flush() {
+        flushScheduled = false
+        context?.flush()
+    }
+
+    /// Counts and logs a slow consumer's disconnection; `resetDiscardingUnwritten` ends it.
+    func countSlowDisconnect(dropped: Int, transport: String, context: ChannelHandlerContext) {
+        services.outbox.droppedSinceBatch += dropped
+        services.outbox.counters.slowDisconnects.wrappingIncrement(ordering: .relaxed)
+        services.logger.info("slow consumer disconnected", metadata: [
+            "peer": "\(context.remoteAddress?.description ?? "?")", "transport": "\(transport)", "dropped": "\(dropped)",
+        ])
+    }
+
+    /// A jammed client would take minutes to drain what the kernel still holds for it:
+    /// reset the connection so that memory is released now. What NIO still held never
+    /// reached the client, so it stays out of `bytes_out`.
+    func resetDiscardingUnwritten(context: ChannelHandlerContext) {
+        _ = (context.channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+        recountWithheld(context: context)
+        context.close(promise: nil)
+    }
+
     /// The connection is gone: what it had queued counts as dropped, it leaves its loop's
     /// sweep and `open` (its transport's count), and the core forgets it.
     func released(from open: ManagedAtomic<Int>) {
@@ -41,6 +73,27 @@ extension OutboundConnection {
         let subscriber = self.subscriber
         guard !core.isStopping.load(ordering: .relaxed) else { return }
         core.loop.execute { core.continueReplay(subscriber) }
+    }
+
+    /// What the core sends, but for the handshake and the close, which each transport
+    /// writes its own way (`opening`, `closing`).
+    func deliver(_ delivery: Delivery, context: ChannelHandlerContext, opening: (ByteBuffer) -> Void, closing: (UInt16) -> Void) {
+        switch delivery {
+        case .handshake(let response):
+            opening(response)
+        case .close(let code):
+            closing(code)
+        case .frames(let bytes, let messages, let live):
+            queue(bytes, messages: messages, live: live, latestOf: nil, context: context)
+        case .latest(let frame, let topic, let live):
+            queue(frame, messages: 1, live: live, latestOf: topic, context: context)
+        case .replayPaused:
+            if state.replayPaused() { continueReplay() }
+        case .slowConsumer:
+            if case .disconnectSlowConsumer(let dropped) = state.overBudget() {
+                disconnectSlowConsumer(dropped: dropped, context: context)
+            }
+        }
     }
 
     /// `.frames` (`topic` nil) and `.latest` deliveries.

@@ -8,9 +8,6 @@ import NIOCore
 import NIOWebSocket
 import Topics
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One subscriber's WebSocket after the handshake. The rules live in
 /// `ConnectionStateMachine`; this handler feeds it frames, writability and time, and carries
@@ -113,55 +110,22 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     func deliver(_ delivery: Delivery) {
         guard let context else { return }
-        switch delivery {
-        case .handshake(let response):
+        deliver(delivery, context: context) { response in
             let early = state.handshakeSent()
             guard state.phase == .open else { return }
             context.writeAndFlush(wrapOutboundOut(response), promise: nil)
             services.startSweeping(self)
             for frame in early { handle(frame, context: context) }
-        case .frames(let bytes, let messages, let live):
-            queue(bytes, messages: messages, live: live, latestOf: nil, context: context)
-        case .close(let code):
+        } closing: { code in
             for frames in state.drainForShutdown() { write(frames, context: context) }
             sendClose(code: code, reason: code == CloseCode.goingAway ? "server shutting down" : "reconnect to resume", context: context)
-        case .latest(let frame, let topic, let live):
-            queue(frame, messages: 1, live: live, latestOf: topic, context: context)
-        case .replayPaused:
-            if state.replayPaused() { continueReplay() }
-        case .slowConsumer:
-            if case .disconnectSlowConsumer(let dropped) = state.overBudget() {
-                disconnectSlowConsumer(dropped: dropped, context: context)
-            }
         }
     }
 
-    /// Closes now; what NIO still held unwritten never reached the client, so it stays out
-    /// of `bytes_out`.
-    private func closeDiscardingUnwritten(context: ChannelHandlerContext) {
-        recountWithheld(context: context)
-        context.close(promise: nil)
-    }
-
     func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext) {
-        services.outbox.droppedSinceBatch += dropped
-        services.outbox.counters.slowDisconnects.wrappingIncrement(ordering: .relaxed)
-        logger.info("slow consumer disconnected", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "dropped": "\(dropped)"])
+        countSlowDisconnect(dropped: dropped, transport: "websocket", context: context)
         writeClose(code: CloseCode.policyViolation, reason: "slow consumer", context: context)
-        // A jammed client would take minutes to drain what the kernel still holds for it:
-        // reset the connection so that memory is released now.
-        _ = (context.channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
-        closeDiscardingUnwritten(context: context)
-    }
-
-    func write(_ frames: ByteBuffer, context: ChannelHandlerContext) {
-        services.outbox.bytesOutSinceBatch += frames.readableBytes
-        context.write(wrapOutboundOut(frames), promise: nil)
-    }
-
-    func flush() {
-        flushScheduled = false
-        context?.flush()
+        resetDiscardingUnwritten(context: context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -361,7 +325,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         context.close(mode: .output, promise: nil)
         services.stopSweeping(self)
         closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeTimeout) { [self] in
-            closeDiscardingUnwritten(context: context)
+            recountWithheld(context: context)  // what NIO still holds never reaches the client
+            context.close(promise: nil)
         }
     }
 
