@@ -83,7 +83,14 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("Frame parsing and assembly, 100 masked 128 B frames") { (benchmark, channel: EmbeddedChannel) in
+    Benchmark("Frame parsing and assembly, 100 masked 128 B frames") { (benchmark, wire: ByteBuffer) in
+        var parser = ClientFrameParser(maxFrameSize: 1 << 20)
+        var assembler = MessageAssembler(maxMessageBytes: 1 << 20, compressionNegotiated: false)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            try parser.parse(wire) { blackHole(assembler.receive($0)) }
+        }
+    } setup: {
         var wire = ByteBuffer()
         let mask = WebSocketMaskingKey([1, 2, 3, 4])!
         for _ in 0..<100 {
@@ -91,14 +98,30 @@ let benchmarks: @Sendable () -> Void = {
             wire.writeBytes(mask)
             wire.writeBytes((0..<128).map { UInt8(ascii: "a") ^ mask[$0 % 4] })
         }
-        var assembler = MessageAssembler(maxMessageBytes: 1 << 20, compressionNegotiated: false)
+        return wire
+    }
+
+    Benchmark("Fan-out of 32 messages in one turn to 1000 subscribers (core side)") { (benchmark, setup: (BrokerCore, EmbeddedEventLoop)) in
+        let (core, loop) = setup
+        let topic = try TopicName("prices.AAPL")
+        let payload = ByteBuffer(string: #"{"symbol":"AAPL","price":189.25,"bid":189.24,"ask":189.26,"volume":1200,"venue":"XNAS","ts":1795675807468}"#)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-            try channel.writeInbound(wire)
-            while let frame = try channel.readInbound(as: WebSocketFrame.self) { blackHole(assembler.receive(frame)) }
+            for _ in 0..<32 { blackHole(core.publish(topic: topic, payload: payload, retain: false)) }
+            loop.run()  // one gathered batch per run of publishes, shared by the subscribers that got it
         }
     } setup: {
-        EmbeddedChannel(handler: ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 20)))
+        let loop = EmbeddedEventLoop()
+        let outbox = LoopOutbox(loop: loop)
+        var settings = Settings()
+        settings.historyPerTopic = 0
+        let core = BrokerCore(loop: loop, outboxes: [outbox], settings: settings)
+        for _ in 0..<1000 {
+            core.attach(Subscriber(wireForm: WireForm(mode: .raw, deflateWindowBits: 0), outbox: outbox), handshake: ByteBuffer(),
+                        rawPattern: try! TopicPattern("prices.*"))
+        }
+        loop.run()
+        return (core, loop)
     }
 }
 

@@ -76,7 +76,9 @@ package final class LoopOutbox: @unchecked Sendable {
     }
 
     /// Core loop: queue one frame for `subscriber`; `acceptedAt` (uptime nanoseconds) marks
-    /// a fresh publish, 0 a reply or a replayed message.
+    /// a fresh publish, 0 a reply or a replayed message. `frame` is `inout` only so that the
+    /// fan-out hands over its shared frame without a reference-count operation; it is not
+    /// changed.
     package func enqueue(frame: inout ByteBuffer, to subscriber: Subscriber, acceptedAt: UInt64 = 0, keepLatest: Bool = false) {
         queuedBytes += frame.readableBytes
         if subscriber.queuedRound != round {
