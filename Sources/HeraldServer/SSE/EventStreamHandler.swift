@@ -69,15 +69,18 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
 
     func deliver(_ delivery: Delivery) {
         guard let context else { return }
-        deliver(delivery, context: context) { response in
+        switch delivery {
+        case .handshake(let response):
             _ = state.handshakeSent()
             context.writeAndFlush(wrapOutboundOut(response), promise: nil)
             services.startSweeping(self)
-        } closing: { _ in
+        case .close:
             // Shutdown: what is queued goes out, then the stream ends and the client reconnects.
             for events in state.drainForShutdown() { write(events, context: context) }
             _ = state.closeInitiated()
             context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        default:
+            deliverQueued(delivery, context: context)
         }
     }
 

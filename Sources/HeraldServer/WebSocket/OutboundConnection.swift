@@ -76,13 +76,9 @@ extension OutboundConnection {
     }
 
     /// What the core sends, but for the handshake and the close, which each transport
-    /// writes its own way (`opening`, `closing`).
-    func deliver(_ delivery: Delivery, context: ChannelHandlerContext, opening: (ByteBuffer) -> Void, closing: (UInt16) -> Void) {
+    /// writes its own way.
+    func deliverQueued(_ delivery: Delivery, context: ChannelHandlerContext) {
         switch delivery {
-        case .handshake(let response):
-            opening(response)
-        case .close(let code):
-            closing(code)
         case .frames(let bytes, let messages, let live):
             queue(bytes, messages: messages, live: live, latestOf: nil, context: context)
         case .latest(let frame, let topic, let live):
@@ -93,6 +89,8 @@ extension OutboundConnection {
             if case .disconnectSlowConsumer(let dropped) = state.overBudget() {
                 disconnectSlowConsumer(dropped: dropped, context: context)
             }
+        case .handshake, .close:
+            assertionFailure("the transport writes its own handshake and close")
         }
     }
 

@@ -110,15 +110,18 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     func deliver(_ delivery: Delivery) {
         guard let context else { return }
-        deliver(delivery, context: context) { response in
+        switch delivery {
+        case .handshake(let response):
             let early = state.handshakeSent()
             guard state.phase == .open else { return }
             context.writeAndFlush(wrapOutboundOut(response), promise: nil)
             services.startSweeping(self)
             for frame in early { handle(frame, context: context) }
-        } closing: { code in
+        case .close(let code):
             for frames in state.drainForShutdown() { write(frames, context: context) }
             sendClose(code: code, reason: code == CloseCode.goingAway ? "server shutting down" : "reconnect to resume", context: context)
+        default:
+            deliverQueued(delivery, context: context)
         }
     }
 
