@@ -8,7 +8,6 @@ import NIOCore
 import NIOWebSocket
 import Topics
 
-
 /// One subscriber's WebSocket after the handshake. The rules live in
 /// `ConnectionStateMachine`; this handler feeds it frames, writability and time, and carries
 /// out what it answers. Not Sendable on purpose: it lives on its channel's loop.
