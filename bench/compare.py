@@ -49,6 +49,7 @@ def stop(process):
         process.wait(15)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
 
 
 def bench(herald, url, sock, *args):

@@ -22,12 +22,14 @@ import re
 import resource
 import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+import compare
+from topics_rss import rss_kib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOPIC = "bench.ticks"
@@ -36,14 +38,6 @@ TOPIC = "bench.ticks"
 def raise_nofile():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return -1
 
 
 class Broker:
@@ -64,12 +58,7 @@ class Broker:
 
     def stop(self):
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            compare.stop(self.process)
         self.stderr.close()
 
 

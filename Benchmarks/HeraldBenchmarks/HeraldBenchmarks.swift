@@ -34,24 +34,13 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Fan-out of one message to 1000 subscribers (core side)") { (benchmark, setup: (BrokerCore, EmbeddedEventLoop)) in
         let (core, loop) = setup
         let topic = try TopicName("prices.AAPL")
-        let payload = ByteBuffer(string: #"{"symbol":"AAPL","price":189.25,"bid":189.24,"ask":189.26,"volume":1200,"venue":"XNAS","ts":1795675807468}"#)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-            blackHole(core.publish(topic: topic, payload: payload, retain: false))
+            blackHole(core.publish(topic: topic, payload: priceTick, retain: false))
             loop.run()  // hands the batch to the (connectionless) subscribers
         }
     } setup: {
-        let loop = EmbeddedEventLoop()
-        let outbox = LoopOutbox(loop: loop)
-        var settings = Settings()
-        settings.historyPerTopic = 0
-        let core = BrokerCore(loop: loop, outboxes: [outbox], settings: settings)
-        for index in 0..<1000 {
-            let form = WireForm(mode: .raw, deflateWindowBits: index % 2 == 0 ? 15 : 0)
-            core.attach(Subscriber(wireForm: form, outbox: outbox), handshake: ByteBuffer(), rawPattern: try! TopicPattern("prices.*"))
-        }
-        loop.run()
-        return (core, loop)
+        coreWithSubscribers(1000) { $0 % 2 == 0 ? 15 : 0 }
     }
 
     for (name, size) in [("128 B price tick", 128), ("16 KiB JSON document", 16 * 1024)] {
@@ -104,25 +93,32 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Fan-out of 32 messages in one turn to 1000 subscribers (core side)") { (benchmark, setup: (BrokerCore, EmbeddedEventLoop)) in
         let (core, loop) = setup
         let topic = try TopicName("prices.AAPL")
-        let payload = ByteBuffer(string: #"{"symbol":"AAPL","price":189.25,"bid":189.24,"ask":189.26,"volume":1200,"venue":"XNAS","ts":1795675807468}"#)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-            for _ in 0..<32 { blackHole(core.publish(topic: topic, payload: payload, retain: false)) }
+            for _ in 0..<32 { blackHole(core.publish(topic: topic, payload: priceTick, retain: false)) }
             loop.run()  // one gathered batch per run of publishes, shared by the subscribers that got it
         }
     } setup: {
-        let loop = EmbeddedEventLoop()
-        let outbox = LoopOutbox(loop: loop)
-        var settings = Settings()
-        settings.historyPerTopic = 0
-        let core = BrokerCore(loop: loop, outboxes: [outbox], settings: settings)
-        for _ in 0..<1000 {
-            core.attach(Subscriber(wireForm: WireForm(mode: .raw, deflateWindowBits: 0), outbox: outbox), handshake: ByteBuffer(),
-                        rawPattern: try! TopicPattern("prices.*"))
-        }
-        loop.run()
-        return (core, loop)
+        coreWithSubscribers(1000) { _ in 0 }
     }
+}
+
+let priceTick = ByteBuffer(string: #"{"symbol":"AAPL","price":189.25,"bid":189.24,"ask":189.26,"volume":1200,"venue":"XNAS","ts":1795675807468}"#)
+
+/// A core without history on an embedded loop, with `count` raw-mode subscribers to
+/// `prices.*` and no connections; `windowBits` gives each one's deflate window (0: none).
+func coreWithSubscribers(_ count: Int, windowBits: (Int) -> UInt8) -> (BrokerCore, EmbeddedEventLoop) {
+    let loop = EmbeddedEventLoop()
+    let outbox = LoopOutbox(loop: loop)
+    var settings = Settings()
+    settings.historyPerTopic = 0
+    let core = BrokerCore(loop: loop, outboxes: [outbox], settings: settings)
+    for index in 0..<count {
+        let form = WireForm(mode: .raw, deflateWindowBits: windowBits(index))
+        core.attach(Subscriber(wireForm: form, outbox: outbox), handshake: ByteBuffer(), rawPattern: try! TopicPattern("prices.*"))
+    }
+    loop.run()
+    return (core, loop)
 }
 
 /// JSON-shaped text of about `bytes` bytes that compresses like a real feed.

@@ -141,11 +141,16 @@ static void note_error(const char *fmt, ...) {
 }
 
 /* ---- broker figures from /proc ---- */
+static FILE *broker_proc_file(const char *name) {
+    if (!opt_broker_pid) return NULL;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/%s", opt_broker_pid, name);
+    return fopen(path, "r");
+}
+
 static long broker_rss_kib(void) {
-    if (!opt_broker_pid) return -1;
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%ld/status", opt_broker_pid);
-    FILE *f = fopen(path, "r");
+    char line[256];
+    FILE *f = broker_proc_file("status");
     if (!f) return -1;
     long kib = -1;
     while (fgets(line, sizeof line, f))
@@ -155,10 +160,8 @@ static long broker_rss_kib(void) {
 }
 
 static int64_t broker_cpu_ns(void) {
-    if (!opt_broker_pid) return -1;
-    char path[64], buf[2048];
-    snprintf(path, sizeof path, "/proc/%ld/stat", opt_broker_pid);
-    FILE *f = fopen(path, "r");
+    char buf[2048];
+    FILE *f = broker_proc_file("stat");
     if (!f) return -1;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);

@@ -107,8 +107,9 @@ final class PublisherHTTPHandler: PublisherReadGate {
         if !keepAlive { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
     }
 
-    // MARK: Backpressure, as for the line protocol
+    // MARK: Backpressure, as for the line protocol (`PublisherReadGate`)
 
+    /// NIO's pipelining handler already holds requests while one is answered.
     var hasRoomForCommands: Bool { true }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

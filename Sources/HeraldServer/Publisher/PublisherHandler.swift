@@ -27,10 +27,12 @@ final class PublisherHandler: PublisherReadGate {
     private var continuing = false
     /// Replies behind one still awaited from the backplane (nil until it comes), in order.
     private var waiting = CircularBuffer<ByteBuffer?>()
-    var hasRoomForCommands: Bool { !continuing && waiting.count < Self.awaitedRepliesLimit }
     private var firstWaitingSlot = 0
     /// Publishes a publisher may have awaiting the backplane before it is not read from.
     static let awaitedRepliesLimit = 1024
+    /// Read on only while no buffered commands wait for a later turn and the replies
+    /// awaited from the backplane are under their limit (`PublisherReadGate`).
+    var hasRoomForCommands: Bool { !continuing && waiting.count < Self.awaitedRepliesLimit }
 
     init(core: BrokerCore) {
         self.core = core

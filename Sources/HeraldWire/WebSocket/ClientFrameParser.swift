@@ -8,8 +8,8 @@ import NIOWebSocket
 ///
 /// Hand-written rather than NIO's decoder because that decoder only runs inside a
 /// `ByteToMessageHandler`: the handler, its context, its buffer ring and an empty buffer
-/// cost every idle connection about 0.5 KiB, an eighth of herald's share of an idle
-/// connection (BENCHMARKS.md, issue 14). This parser holds nothing while no frame is half
+/// cost every idle connection about 0.55 KiB, an eighth of all it cost (BENCHMARKS.md,
+/// issue 14). This parser holds nothing while no frame is half
 /// received.
 package struct ClientFrameParser {
     package let maxFrameSize: Int
