@@ -2,54 +2,9 @@ import HeraldWire
 import NIOCore
 import Topics
 
-/// Publishing through a backplane (CONTRACT §13): the store numbers each publish and hands
-/// every accepted message back, in seq order, to every broker, this one included, which
-/// delivers it to its own subscribers as if it had accepted it itself. A publisher's `+OK`
-/// waits for its message to come back, so that it can say how many of this broker's
-/// subscribers it was queued for.
+/// A backplane's store (CONTRACT §13) holds the shared state: this broker takes it over at
+/// start and whenever the store had to start again.
 extension BrokerCore {
-    /// Every publishing path comes here. Without a backplane it completes at once.
-    package func submit(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool = false,
-                        _ done: @escaping (Result<PublishResult, PublishRefusal>) -> Void) {
-        loop.assertInEventLoop()
-        guard let backplane else {
-            done(accept(topic: topic, payload: payload, retain: retain, binary: binary))
-            return
-        }
-        if let refusal = refusal(of: topic, payload: payload, retain: retain) { return done(.failure(refusal)) }
-        publishesInFlight += 1
-        backplane.accept(topic: topic, payload: payload, retain: retain, binary: binary) { [unowned self] result in
-            publishesInFlight -= 1
-            switch result {
-            case .failure(let refusal):
-                done(.failure(refusal))
-            case .success(let accepted):
-                if let deliveries = deliveredBeforeAnswer.removeValue(forKey: accepted) {
-                    done(.success(PublishResult(seq: accepted, deliveries: deliveries)))
-                } else if accepted <= seq {
-                    // Came back during a gap this broker could not replay: delivered nowhere here.
-                    done(.success(PublishResult(seq: accepted, deliveries: 0)))
-                } else {
-                    awaitingDelivery[accepted] = done
-                }
-            }
-            if publishesInFlight == 0 { deliveredBeforeAnswer.removeAll() }
-        }
-    }
-
-    /// The backplane hands back an accepted message, in seq order; one already delivered
-    /// (a repeat after a reconnect) is ignored.
-    package func deliverAccepted(seq accepted: UInt64, topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool) {
-        loop.assertInEventLoop()
-        guard accepted > seq else { return }
-        let result = publish(topic: topic, payload: payload, retain: retain, binary: binary, acceptedSeq: accepted)
-        if let done = awaitingDelivery.removeValue(forKey: accepted) {
-            done(.success(result))
-        } else if publishesInFlight > 0 {
-            deliveredBeforeAnswer[accepted] = result.deliveries
-        }
-    }
-
     /// Replaces this broker's state with the backplane's (at start, and when its store has a
     /// new epoch): `seq` is the last one `history` holds, from which the log is read on.
     /// `replacing`: connected clients had the old state, and are told of the discontinuity.

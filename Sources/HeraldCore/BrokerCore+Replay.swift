@@ -27,7 +27,7 @@ extension BrokerCore {
         loop.assertInEventLoop()
         guard subscriber.isAttached, let replay = subscriber.replay else { return }
         defer { scheduleSend() }
-        var budget = ReplayBudget()
+        var budget = ReplayBudget(maxPendingBytes: settings.maxPendingBytes)
         while !budget.isSpent, var cursor = replay.cursors.first {
             let done = advance(&cursor, for: subscriber, budget: &budget)
             if done {
@@ -42,7 +42,14 @@ extension BrokerCore {
             return
         }
         subscriber.replay = nil
-        for var frame in replay.held { subscriber.outbox.enqueue(frame: &frame, to: subscriber) }
+        let lagging = subscriber.lagging.load(ordering: .relaxed)
+        for var entry in replay.held.entries where entry.frame.readableBytes > 0 {
+            if let topic = entry.topic, lagging {
+                subscriber.outbox.enqueue(latest: entry.frame, topic: topic, to: subscriber, acceptedAt: 0)
+            } else {
+                subscriber.outbox.enqueue(frame: &entry.frame, to: subscriber, keepLatest: entry.topic != nil)
+            }
+        }
     }
 
     /// Reads one chunk of `cursor`; true when it has nothing more to send.
@@ -90,23 +97,22 @@ extension BrokerCore {
     }
 
     /// A live frame for a connection whose replay is under way: it waits its turn, within
-    /// the connection's budget, or the slow-consumer policy applies.
-    func hold(_ frame: ByteBuffer, in replay: PendingReplay, for subscriber: Subscriber) {
-        replay.held.append(frame)
-        replay.heldBytes += frame.readableBytes
-        guard replay.heldBytes > settings.maxPendingBytes else { return }
+    /// the connection's budget, or the slow-consumer policy applies; a keep-latest topic's
+    /// (`latestOf`) replaces the one of its topic already waiting.
+    func hold(_ frame: ByteBuffer, latestOf topic: TopicName?, in replay: PendingReplay, for subscriber: Subscriber) {
+        let counters = subscriber.outbox.counters
+        let conflated = replay.held.append(frame, latestOf: topic)
+        if conflated > 0 { counters.conflated.wrappingIncrement(by: conflated, ordering: .relaxed) }
+        guard replay.held.bytes > settings.maxPendingBytes else { return }
         switch settings.slowConsumer {
         case .disconnect:
-            subscriber.outbox.counters.dropped.wrappingIncrement(by: replay.held.count, ordering: .relaxed)
+            counters.dropped.wrappingIncrement(by: replay.held.count, ordering: .relaxed)
             subscriber.outbox.enqueue(.slowConsumer, to: subscriber)
             detach(subscriber)  // nothing more for a connection that is going
         case .drop:
             var dropped = 0
-            while replay.heldBytes > settings.maxPendingBytes, !replay.held.isEmpty {
-                replay.heldBytes -= replay.held.removeFirst().readableBytes
-                dropped += 1
-            }
-            subscriber.outbox.counters.dropped.wrappingIncrement(by: dropped, ordering: .relaxed)
+            while replay.held.bytes > settings.maxPendingBytes, replay.held.dropOldest() { dropped += 1 }
+            counters.dropped.wrappingIncrement(by: dropped, ordering: .relaxed)
         }
     }
 }

@@ -40,7 +40,7 @@ package final class BrokerCore: @unchecked Sendable {
 
     var encoder: FrameEncoder
     package internal(set) var seq: UInt64 = 0
-    private var index = SubscriptionIndex<IndexedSubscriber>()
+    var index = SubscriptionIndex<IndexedSubscriber>()
     var history: MessageHistory<PublishedMessage>
     var retained: RetainedMessages<PublishedMessage>
     var attached: Set<Subscriber> = []
@@ -51,8 +51,8 @@ package final class BrokerCore: @unchecked Sendable {
     /// Set when the loops are about to stop: connections stop handing work to the core.
     package let isStopping = ManagedAtomic(false)
 
-    private var published = 0
-    private var delivered = 0
+    var published = 0
+    var delivered = 0
     package var publishers = 0
 
     /// Refusals of CONTRACT §7 are logged, once each; nothing is logged per message.
@@ -140,87 +140,8 @@ package final class BrokerCore: @unchecked Sendable {
         subscriber.replay = nil
     }
 
-    // MARK: Publishing
-
-    /// A publish the broker refuses without giving it a seq.
-    package enum PublishRefusal: Error, Equatable {
-        /// `--max-retained-bytes` reached and the topic holds no retained message.
-        case retainedFull
-        case shuttingDown
-        /// The backplane cannot be reached (CONTRACT §13).
-        case unavailable
-
-        package var code: String {
-            switch self {
-            case .retainedFull: "retained_full"
-            case .shuttingDown: "shutting_down"
-            case .unavailable: "unavailable"
-            }
-        }
-
-        package var message: String {
-            switch self {
-            case .retainedFull: "retained messages are at --max-retained-bytes"
-            case .shuttingDown: "the broker is stopping"
-            case .unavailable: "the backplane is not reachable; try again"
-            }
-        }
-    }
-
-    /// A one-broker publish: the refusals of CONTRACT §1 and §6, then `publish`.
-    package func accept(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool = false) -> Result<PublishResult, PublishRefusal> {
-        if let refusal = refusal(of: topic, payload: payload, retain: retain) { return .failure(refusal) }
-        return .success(publish(topic: topic, payload: payload, retain: retain, binary: binary))
-    }
-
-    /// Why a publish is refused before it gets a seq, if it is.
-    func refusal(of topic: TopicName, payload: ByteBuffer, retain: Bool) -> PublishRefusal? {
-        if isShuttingDown { return .shuttingDown }
-        if retain && retained.refuses(topic, size: payload.readableBytes) { return .retainedFull }
-        return nil
-    }
-
     static func emptyHistory(_ settings: Settings) -> MessageHistory<PublishedMessage> {
         MessageHistory(capacityPerTopic: settings.historyPerTopic, maxBytes: settings.maxHistoryBytes, ttl: UInt64(settings.historyTTLSeconds * 1e9))
-    }
-
-    /// `binary`: the publisher marked the payload binary, so it is never sent as text.
-    /// `acceptedSeq`: the seq the backplane gave it; nil when this broker numbers it.
-    package func publish(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool = false, acceptedSeq: UInt64? = nil) -> PublishResult {
-        loop.assertInEventLoop()
-        seq = acceptedSeq ?? seq + 1
-        let message = PublishedMessage(topic: topic, seq: seq, payload: payload, binary: binary)
-        let acceptedAt = NIODeadline.now().uptimeNanoseconds
-        history.append(message, now: acceptedAt)
-        if retain { retained.record(message) }
-        var deliveries = 0
-        let seq = self.seq
-        var frames = FrameCache()
-        // Most subscribers of a topic share one wire form: the last frame is reused without
-        // a lookup, which is what keeps a delivery to a few hundred nanoseconds.
-        var lastForm = WireForm(mode: .raw, deflateWindowBits: 0)
-        var lastFrame: ByteBuffer?
-        let keepLatest = !settings.keepLatest.isEmpty && settings.keepLatest.contains { $0.matches(topic) }
-        index.forEachMatch(topic) { $0.withSubscriber { subscriber in
-            guard subscriber.lastQueuedSeq < seq else { return }  // another pattern already matched
-            subscriber.lastQueuedSeq = seq
-            deliveries += 1
-            if lastFrame == nil || lastForm != subscriber.wireForm {
-                lastForm = subscriber.wireForm
-                lastFrame = frames.frame(for: lastForm, encoding: message, with: encoder)
-            }
-            if let replay = subscriber.replay {
-                hold(lastFrame!, in: replay, for: subscriber)
-            } else if keepLatest && subscriber.lagging.load(ordering: .relaxed) {
-                subscriber.outbox.enqueue(latest: lastFrame!, topic: topic, to: subscriber, acceptedAt: acceptedAt)
-            } else {
-                subscriber.outbox.enqueue(frame: &lastFrame!, to: subscriber, acceptedAt: acceptedAt, keepLatest: keepLatest)
-            }
-        } }
-        published += 1
-        delivered += deliveries
-        if deliveries > 0 { scheduleSend() }
-        return PublishResult(seq: seq, deliveries: deliveries)
     }
 
     // MARK: JSON mode
@@ -259,25 +180,15 @@ package final class BrokerCore: @unchecked Sendable {
                 refuse(subscriber, id: request.id, "publishing to '\(topic)' is not allowed")
                 return
             }
-            if backplane != nil {
-                let id = request.id
-                submit(topic: topic, payload: payload, retain: retain, binary: binary) { [unowned self] result in
-                    switch result {
-                    case .success(let published): reply(ServerReply.ok(id: id, epoch: epoch, seq: published.seq), to: subscriber)
-                    case .failure(let refusal): reply(ServerReply.error(id: id, code: refusal.code, message: refusal.message), to: subscriber)
-                    }
-                    scheduleSend()
-                }
-                return
+            let id = request.id
+            submit(topic: topic, payload: payload, retain: retain, binary: binary, numbered: { [unowned self] seq in
+                reply(ServerReply.ok(id: id, epoch: epoch, seq: seq), to: subscriber)
+                scheduleSend()
+            }) { [unowned self] result in
+                guard case .failure(let refusal) = result else { return }
+                reply(ServerReply.error(id: id, code: refusal.code, message: refusal.message), to: subscriber)
+                scheduleSend()
             }
-            if let refusal = refusal(of: topic, payload: payload, retain: retain) {
-                reply(ServerReply.error(id: request.id, code: refusal.code, message: refusal.message), to: subscriber)
-                return
-            }
-            // The reply is queued before the message itself reaches the sender's own
-            // subscription, so a client always sees its ok first.
-            reply(ServerReply.ok(id: request.id, epoch: epoch, seq: seq + 1), to: subscriber)
-            _ = publish(topic: topic, payload: payload, retain: retain, binary: binary)
         }
     }
 

@@ -19,8 +19,15 @@ extension BrokerCore {
         for request in requests {
             switch request {
             case .publish(let topic, let payload, let binary):
-                guard subscriber.isAttached, !isShuttingDown else { continue }
-                _ = publish(topic: topic, payload: payload, retain: false, binary: binary)
+                guard subscriber.isAttached else { continue }
+                submit(topic: topic, payload: payload, retain: false, binary: binary) { [unowned self] result in
+                    // Raw mode has no reply to carry a refusal: the client is closed with
+                    // 1013 so that it knows its message was not taken and tries again.
+                    guard case .failure(.unavailable) = result, subscriber.isAttached else { return }
+                    subscriber.outbox.enqueue(.close(CloseCode.tryAgainLater), to: subscriber)
+                    detach(subscriber)
+                    scheduleSend()
+                }
             case .request(let request):
                 handle(request, from: subscriber)
             case .authorize(let result, let id):

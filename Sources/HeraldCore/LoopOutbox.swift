@@ -128,11 +128,11 @@ package final class LoopOutbox: @unchecked Sendable {
     }
 
     /// Core loop: queue a message of a `--keep-latest` topic, uncoalesced, after the frames
-    /// queued before it.
+    /// queued before it; `acceptedAt` as for `enqueue(frame:)`.
     package func enqueue(latest frame: ByteBuffer, topic: TopicName, to subscriber: Subscriber, acceptedAt: UInt64) {
         queuedBytes += frame.readableBytes
         closeBatch(of: subscriber)
-        append(subscriber, .latest(frame, topic: topic, live: LiveMessages(count: 1, acceptedAt: acceptedAt)))
+        append(subscriber, .latest(frame, topic: topic, live: LiveMessages(count: acceptedAt == 0 ? 0 : 1, acceptedAt: acceptedAt)))
     }
 
     /// Core loop: queue a handshake or a close, after the frames queued before it.

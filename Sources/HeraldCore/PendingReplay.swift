@@ -29,8 +29,7 @@ package final class PendingReplay {
     /// Replays in the order they were asked for; the first is the one being read.
     package var cursors: [Cursor] = []
     /// Live frames that arrived during the replay, sent once it ends.
-    package var held: [ByteBuffer] = []
-    package var heldBytes = 0
+    package var held = HeldFrames()
 
     init(_ cursor: Cursor) {
         cursors = [cursor]
@@ -38,9 +37,16 @@ package final class PendingReplay {
 }
 
 /// How much one turn of a replay may do, so that no request holds up publishing for others.
+/// A chunk is at most a quarter of the connection's `--max-pending-bytes`: it reaches a
+/// connection that has drained, where half the budget is the socket's and half the
+/// backlog's, so a chunk never trips the slow-consumer policy by itself.
 struct ReplayBudget {
-    var bytes = 64 * 1024
+    var bytes: Int
     var messages = 256
+
+    init(maxPendingBytes: Int) {
+        bytes = max(1, min(64 * 1024, maxPendingBytes / 4))
+    }
     /// Entries looked at, matching or not.
     static let scanned = 4096
 

@@ -128,8 +128,16 @@ public final class HeraldServer: Sendable {
         }
     }
 
-    /// What a connection reads with once upgraded (see the listener's bootstrap).
-    static let upgradedReceiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536)
+    /// A connection accepted past `--max-handshakes`, closed at once.
+    private struct TooManyHandshakes: Error {}
+
+    /// What a connection reads with once upgraded (see the listener's bootstrap): at most
+    /// one read of up to 16 KiB per turn of its loop (`upgradedReadsPerTurn`). The bound is
+    /// on bytes because a frame is at least 6: a client sending 1-byte frames costs its loop
+    /// at most ~2,700 frames a turn, not the 37,000 that four 64 KiB reads held, so that 50
+    /// such clients cannot hold up deliveries to others (BENCHMARKS.md, issue 19).
+    static let upgradedReceiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 16384)
+    static let upgradedReadsPerTurn: UInt = 1
 
     private static func webSocketBootstrap(group: any EventLoopGroup, listener: ListenerContext) -> ServerBootstrap {
         let settings = listener.settings
@@ -149,20 +157,27 @@ public final class HeraldServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
                         AcceptBackoffHandler(),
-                        AcceptGate(openSockets: listener.openSockets, limit: listener.socketLimit)
+                        AcceptGate(openSockets: listener.openSockets, limit: listener.socketLimit,
+                                   handshakes: listener.handshakes, handshakeLimit: settings.maxHandshakes)
                     )
                 }
             }
             .childChannelInitializer { channel in
                 listener.openSockets.wrappingIncrement(ordering: .relaxed)
                 channel.closeFuture.whenComplete { _ in listener.openSockets.wrappingDecrement(ordering: .relaxed) }
-                let handshaking = listener.handshakes.wrappingIncrementThenLoad(ordering: .relaxed)
+                // `AcceptGate` stops accepting at the limit, but connections accepted in the
+                // same burst are counted only here: one past the limit is closed at once
+                // rather than holding a descriptor through a handshake it may never send.
+                guard listener.handshakes.wrappingIncrementThenLoad(ordering: .relaxed) <= settings.maxHandshakes else {
+                    listener.handshakes.wrappingDecrement(ordering: .relaxed)
+                    return channel.eventLoop.makeFailedFuture(TooManyHandshakes())
+                }
                 let tls = listener.tls.withLockedValue { $0 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
                     try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-                    try sync.addHandler(HTTPHandshakeHandler(listener: listener, tooManyHandshakes: handshaking > settings.maxHandshakes))
+                    try sync.addHandler(HTTPHandshakeHandler(listener: listener))
                 }
             }
     }

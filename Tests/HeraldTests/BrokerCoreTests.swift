@@ -196,7 +196,9 @@ import Topics
             Issue.record("expected the frame then close 1001, got \(connection.deliveries)")
             return
         }
-        #expect(publish("t", "after").deliveries == 1, "publishing still works; the connection goes with its close")
+        #expect(core.accept(topic: try! TopicName("t"), payload: ByteBuffer(string: "after"), retain: false) == .failure(.shuttingDown))
+        loop.run()
+        #expect(connection.deliveries.count == 2, "a refused publish reaches no one")
     }
 }
 

@@ -33,7 +33,11 @@ import Testing
             return
         }
         #expect(topic.string == "prices.AAPL" && retain)
-        if case .publish(_, let retain) = PublishHTTPRequest.route(method: .POST, uri: "/publish/a?retain=false") { #expect(!retain) }
+        guard case .publish(_, let notRetained) = PublishHTTPRequest.route(method: .POST, uri: "/publish/a?retain=false") else {
+            Issue.record("retain=false is not a publish")
+            return
+        }
+        #expect(!notRetained)
         #expect(status(.POST, "/publish/prices.%3E") == 400)
         #expect(status(.POST, "/publish/") == 400)
         #expect(status(.GET, "/publish/a") == 405)
@@ -62,8 +66,12 @@ import Testing
         let fromQuery = try EventStreamResume.parse(header: "", uri: "/sse/a?last_event_id=e2%3A7").get()
         #expect(fromQuery?.epoch == "e2" && fromQuery?.seq == 7)
         for bad in ["42", "e:", ":4", "e:x", "e:1:2", "e:-1"] {
-            #expect((try? EventStreamResume.parse(header: bad, uri: "/sse/a").get()) == nil, "\(bad)")
+            #expect(throws: EventStreamResume.Malformed.self, "\(bad)") { try EventStreamResume.parse(header: bad, uri: "/sse/a").get() }
+            #expect(throws: EventStreamResume.Malformed.self, "\(bad)") {
+                try EventStreamResume.parse(header: nil, uri: "/sse/a?last_event_id=\(bad)").get()
+            }
         }
+        #expect(try EventStreamResume.parse(header: "", uri: "/sse/a").get() == nil, "an empty header is a fresh start")
     }
 
     @Test func eventStreamPatterns() {

@@ -360,3 +360,106 @@ class Flooder:
                 sock.close()
             except OSError:
                 pass
+
+
+# ---------------------------------------------------------------------------------------
+# Many tiny frames
+
+
+def one_byte_frames_blob(message_bytes=1 << 20):
+    """One JSON request of `message_bytes` sent as 1-byte frames (a text frame, then
+    continuations, the last with FIN): 7 bytes on the wire per byte of the message."""
+    text = b'{"op":"ping","id":1,"pad":"' + b"a" * (message_bytes - 30) + b'"}'
+    mask = b"\x00\x00\x00\x00"  # a zero mask leaves each byte as it is
+    frames = [bytes([0x01, 0x81]) + mask + text[:1]]
+    frames += [bytes([0x00, 0x81]) + mask + text[i:i + 1] for i in range(1, len(text) - 1)]
+    frames.append(bytes([0x80, 0x81]) + mask + text[-1:])
+    return b"".join(frames)
+
+
+def _flood_process(port, clients, blob, duration, ready):
+    flooders = [Flooder(lambda: ws_connect(port, "/ws", rcvbuf=4096)[0], blob, duration) for _ in range(clients)]
+    for flooder in flooders:
+        flooder.__enter__()
+    ready.set()
+    for flooder in flooders:
+        flooder.join()
+    for flooder in flooders:
+        flooder.close()
+
+
+class FloodProcess:
+    """`clients` flooders writing `blob` for `duration` seconds, in a process of their own so
+    that their threads do not hold up the measuring thread's interpreter."""
+
+    def __init__(self, port, clients, blob, duration):
+        import multiprocessing
+        context = multiprocessing.get_context("fork")
+        self.ready = context.Event()
+        self.process = context.Process(target=_flood_process, args=(port, clients, blob, duration, self.ready), daemon=True)
+        self.duration = duration
+
+    def __enter__(self):
+        self.process.start()
+        self.ready.wait(30)
+        return self
+
+    def __exit__(self, *exc):
+        self.process.join(self.duration + 20)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+class DeliveryProbe:
+    """A raw-mode subscriber of `topic` and a paced publisher of it: each message carries
+    the time it was published, and `.latencies` holds publish-to-receipt times in seconds."""
+
+    def __init__(self, b, topic="live.x", interval=0.02):
+        self.b, self.topic, self.interval = b, topic, interval
+        self.latencies = []
+        self.sock, _ = ws_connect(b.port, "/topics/" + topic)
+        self._stop = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._publisher = threading.Thread(target=self._publish, daemon=True)
+
+    def _publish(self):
+        with UnixClient(self.b.socket_path) as conn:
+            while not self._stop.is_set():
+                payload = b"%.9f" % time.monotonic()
+                conn.send(b"PUB %s %d\r\n%s\r\n" % (self.topic.encode(), len(payload), payload))
+                conn.readline()
+                self._stop.wait(self.interval)
+
+    def _read(self):
+        reader = FrameReader()
+        self.sock.settimeout(0.5)
+        while not self._stop.is_set():
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            now = time.monotonic()
+            reader.feed(data)
+            for opcode, payload in reader.frames():
+                if opcode == 0x1:
+                    self.latencies.append(now - float(payload))
+
+    def summary(self):
+        lat = self.latencies
+        return (f"{len(lat)} deliveries, p50 {percentile(lat, 50) * 1000:.1f} ms, "
+                f"p99 {percentile(lat, 99) * 1000:.1f} ms, max {max(lat, default=float('nan')) * 1000:.1f} ms")
+
+    def __enter__(self):
+        self._reader.start()
+        self._publisher.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._publisher.join(10)
+        self._reader.join(10)
+        self.sock.close()

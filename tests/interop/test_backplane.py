@@ -348,6 +348,37 @@ def test_json_client_publish_enters_the_same_counter(redis, broker):
     assert [watcher.recv_data()[1] for _ in range(3)] == [b"from-b", b"from-a", b"again"]
 
 
+def test_raw_mode_client_publish_enters_the_same_counter(redis, broker):
+    """A raw-mode client's message is accepted through Redis like every other publish: it
+    takes the shared counter's next seq and reaches the other broker's subscribers."""
+    r = redis()
+    a, b = start_brokers(broker, r.url, 2, "--allow-client-publish", "chat.>")
+    watcher = JsonClient(b.port)
+    assert watcher.request({"op": "subscribe", "topic": "chat.>", "id": 1})["op"] == "ok"
+    sender = RawWebSocket(a.port, "/topics/chat.room")
+    assert ok_seq(b.publish("chat.room", "from-b")) == (1, 1)
+    assert sender.recv_data() == (0x1, b"from-b")
+    sender.send_text("from-a-raw")
+    assert sender.recv_data() == (0x1, b"from-a-raw"), "the sender gets its own message, like every subscriber"
+    assert ok_seq(b.publish("chat.room", "again"))[0] == 3
+    seen = [watcher.recv() for _ in range(3)]
+    assert [(m["seq"], m["data"]) for m in seen] == [(1, "from-b"), (2, "from-a-raw"), (3, "again")], seen
+    assert int(r.call("GET", "herald:seq")) == 3
+    assert a.stats()["seq"] == 3 and b.stats()["seq"] == 3
+
+
+def test_raw_mode_client_publish_while_redis_is_away_is_refused_with_1013(redis, broker):
+    r = redis()
+    a = broker("--redis", r.url, "--allow-client-publish", "chat.>")
+    sender = RawWebSocket(a.port, "/topics/chat.room")
+    assert wait_for(stats_ok(a, backplane_connected=True), timeout=10), a.stats()
+    r.kill()
+    assert wait_for(stats_ok(a, backplane_connected=False), timeout=10), a.stats()
+    sender.send_text("lost?")
+    assert sender.expect_close() == 1013, "a refused raw-mode publish closes with Try Again Later"
+    assert a.stats()["published"] == 0
+
+
 def test_unix_socket_url_and_tcp_url_share_one_broker(redis, broker):
     r = redis(unixsocket=True)
     a = broker("--redis", "unix://" + r.unixsocket)

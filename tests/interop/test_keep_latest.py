@@ -240,9 +240,12 @@ def wait_closed(sub, timeout=20):
 # The tests
 
 
+@pytest.mark.parametrize("policy", ["disconnect", "drop"])
 @pytest.mark.parametrize("mode", ["raw", "json", "sse"])
-def test_jammed_subscriber_gets_newest_of_each_symbol_in_order_and_stays_open(broker, mode):
-    b = broker(*OPTIONS)
+def test_jammed_subscriber_gets_newest_of_each_symbol_in_order_and_stays_open(broker, mode, policy):
+    # Keep-latest topics never follow --slow-consumer: under `drop` too, their pending
+    # messages are replaced, not piled up and then dropped.
+    b = broker(*OPTIONS, "--slow-consumer", policy)
     sub = SUBSCRIBERS[mode](b, ["prices.>"])
     assert wait_for(lambda: b.stats()["connections"] == 1, timeout=5)
     newest, seq_of, phase2 = flood_ticks(b)
@@ -292,3 +295,68 @@ def test_a_topic_outside_keep_latest_still_disconnects_a_jammed_subscriber(broke
     fresh = SUBSCRIBERS[mode](b, patterns)
     b.publish("news.x", '{"s": "fresh", "n": 0}')
     assert fresh.next()["tick"] == {"s": "fresh", "n": 0}
+
+
+@pytest.mark.parametrize("policy", ["disconnect", "drop"])
+@pytest.mark.parametrize("mode", ["raw", "json", "sse"])
+def test_ticks_held_behind_a_paused_replay_keep_only_the_newest(broker, mode, policy):
+    """A new subscriber first gets the retained messages it matches; while that replay waits
+    for a jammed socket, live ticks are held behind it. Held keep-latest ticks replace each
+    other too, under either policy: the connection is not cut for them and gets only the
+    newest of each symbol."""
+    b = broker(*OPTIONS, "--slow-consumer", policy)
+    retained = [f"r{i:04d}" for i in range(6000)]  # 6 MB: more than the kernel's buffers take
+    with b.unix() as conn:
+        for first in range(0, len(retained), 500):
+            batch = retained[first:first + 500]
+            commands = []
+            for name in batch:
+                payload = json.dumps({"s": name, "n": -1, "pad": PAD}).encode()
+                commands.append(b"PUB prices.%s %d RETAIN\r\n%s\r\n" % (name.encode(), len(payload), payload))
+            conn.send(b"".join(commands))
+            for _ in batch:
+                assert conn.readline().startswith(b"+OK")
+    sub = SUBSCRIBERS[mode](b, ["prices.>"])
+    previous = -1
+    assert wait_for(lambda: b.stats()["connections"] == 1, timeout=5)
+
+    def replay_jammed():
+        nonlocal previous
+        now = b.stats()["bytes_out"]
+        jammed, previous = now == previous, now
+        return jammed
+
+    assert wait_for(replay_jammed, timeout=15, interval=0.3), "the replay never filled the socket"
+    newest, seq_of, n = {}, {}, 0
+    with b.unix() as conn:
+        for _ in range(10):
+            symbols = [SYMBOLS[i % len(SYMBOLS)] for i in range(n, n + 100)]
+            conn.send(b"".join(tick_command(s, n + i) for i, s in enumerate(symbols)))
+            for i, symbol in enumerate(symbols):
+                reply = conn.readline()
+                assert reply.startswith(b"+OK"), reply
+                newest[symbol] = (n + i, int(reply.split()[1]))
+                seq_of[n + i] = int(reply.split()[1])
+            n += len(symbols)
+    stats = b.stats()
+    assert stats["slow_disconnects"] == 0 and stats["connections"] == 1, f"keep-latest ticks cut the connection: {stats}"
+    assert stats["conflated"] == n - len(SYMBOLS) and stats["dropped"] == 0, stats
+
+    ticks = []
+    missing = set(newest)
+    deadline = time.time() + 60
+    while missing:
+        assert time.time() < deadline, f"the newest tick of {sorted(missing)} never came"
+        message = sub.next(timeout=max(0.1, deadline - time.time()))
+        if message["tick"]["n"] < 0:
+            assert not ticks, "a retained message after the live ticks"
+            continue
+        ticks.append(message)
+        if message["tick"]["n"] == newest[message["tick"]["s"]][0]:
+            missing.discard(message["tick"]["s"])
+    symbols = [m["tick"]["s"] for m in ticks]
+    assert sorted(symbols) == sorted(SYMBOLS), f"held ticks per symbol, not one each: {symbols}"
+    ns = [m["tick"]["n"] for m in ticks]
+    assert ns == sorted(ns), "held ticks out of publish order"
+    if mode != "raw":
+        assert all(m["seq"] == seq_of[m["tick"]["n"]] for m in ticks)

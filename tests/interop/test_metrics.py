@@ -487,7 +487,8 @@ def test_metrics_agree_with_stats_after_a_known_load(tmp_path, broker):
     assert rss / 2 <= mem <= rss * 2, (mem, rss)
     cpu = value(m, "process_cpu_seconds_total", "counter")
     assert cpu_before - 0.1 <= cpu <= cpu_after + 0.1, (cpu_before, cpu, cpu_after)
-    assert cpu > 0
+    # /proc counts CPU in 10 ms ticks: a release build can serve this load in less.
+    assert cpu > 0 or cpu_after < 0.1, f"the broker used {cpu_after} s of CPU, the metric says none"
     fds = value(m, "process_open_fds", "gauge")
     assert fds == int(fds) and min(fds_before, fds_after) - 3 <= fds <= max(fds_before, fds_after) + 3, \
         (fds_before, fds, fds_after)

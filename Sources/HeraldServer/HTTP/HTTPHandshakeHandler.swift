@@ -16,7 +16,6 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
     typealias OutboundOut = ByteBuffer
 
     private let listener: ListenerContext
-    private let tooManyHandshakes: Bool
     /// Still counted in the listener's `handshakes`.
     private var counted = true
     private var decision: HandshakeDecision?
@@ -30,9 +29,8 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private var logger: Logger { listener.logger }
 
-    init(listener: ListenerContext, tooManyHandshakes: Bool) {
+    init(listener: ListenerContext) {
         self.listener = listener
-        self.tooManyHandshakes = tooManyHandshakes
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -56,10 +54,6 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
         guard !answered else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if tooManyHandshakes {
-                respond(.serviceUnavailable, message: "too many connections in their handshake", context: context)
-                return
-            }
             let decision = HandshakeDecision.decide(method: head.method, uri: head.uri, headers: head.headers, negotiator: listener.negotiator)
             switch decision {
             case .health:
@@ -292,6 +286,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
         let response = HTTPResponse.switchingProtocols(accept: accept, extensions: deflate?.responseHeaderValue, allocator: context.channel.allocator)
         do {
             try context.channel.syncOptions?.setOption(.recvAllocator, value: HeraldServer.upgradedReceiveAllocator)
+            try context.channel.syncOptions?.setOption(.maxMessagesPerRead, value: HeraldServer.upgradedReadsPerTurn)
             let connection = WebSocketConnectionHandler(
                 subscriber: subscriber, core: listener.core, services: services, route: route, compressed: deflate != nil, token: token
             )

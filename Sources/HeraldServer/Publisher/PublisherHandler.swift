@@ -77,12 +77,6 @@ final class PublisherHandler: PublisherReadGate {
         while handled < Self.commandsPerTurn, let command = parser.next(from: &buffer) {
             handled += 1
             switch command {
-            case .publish(let topic, let payload, let retain, let binary) where core.backplane == nil && waiting.isEmpty:
-                // One broker: accepted now, answered in place without a closure or a buffer of its own.
-                switch core.accept(topic: topic, payload: payload, retain: retain, binary: binary) {
-                case .success(let result): reply.writeString("+OK \(result.seq) \(result.deliveries)\r\n")
-                case .failure(let refusal): reply.writeString("-ERR \(refusal.code) \(refusal.message)\r\n")
-                }
             case .publish(let topic, let payload, let retain, let binary):
                 var answered: ByteBuffer?
                 var slot: Int?

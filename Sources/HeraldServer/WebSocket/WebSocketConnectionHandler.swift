@@ -118,7 +118,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             for frame in early { handle(frame, context: context) }
         case .close(let code):
             for frames in state.drainForShutdown() { write(frames, context: context) }
-            sendClose(code: code, reason: code == CloseCode.goingAway ? "server shutting down" : "reconnect to resume", context: context)
+            sendClose(code: code, reason: CloseCode.reason(for: code), context: context)
         default:
             deliverQueued(delivery, context: context)
         }

@@ -16,6 +16,17 @@ package enum CloseCode {
     /// The backplane lost messages this connection should have had (CONTRACT §13): it is
     /// closed so that it reconnects and resumes.
     package static let serviceRestart: UInt16 = 1012
+    /// A raw-mode client's publish was refused because the backplane is away (CONTRACT §13).
+    package static let tryAgainLater: UInt16 = 1013
+
+    /// The reason sent with a close the broker starts on its own.
+    package static func reason(for code: UInt16) -> String {
+        switch code {
+        case goingAway: "server shutting down"
+        case tryAgainLater: "publish refused: the backplane is not reachable"
+        default: "reconnect to resume"
+        }
+    }
 
     /// CONTRACT §4.1: the codes a client may send and get echoed; anything else is 1002.
     package static func isEchoable(_ code: UInt16) -> Bool {

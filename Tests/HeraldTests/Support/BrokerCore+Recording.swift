@@ -28,6 +28,18 @@ extension BrokerCore {
         loop.run()
     }
 
+    /// `submit` on one broker, which answers before it returns.
+    func accept(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool = false) -> Result<PublishResult, PublishRefusal> {
+        var answer: Result<PublishResult, PublishRefusal>?
+        submit(topic: topic, payload: payload, retain: retain, binary: binary) { answer = $0 }
+        return answer!
+    }
+
+    @discardableResult
+    func publish(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool = false) -> PublishResult {
+        try! accept(topic: topic, payload: payload, retain: retain, binary: binary).get()
+    }
+
     @discardableResult
     func publish(_ topic: String, _ payload: String, retain: Bool = false, binary: Bool = false, on loop: EmbeddedEventLoop) -> PublishResult {
         let result = publish(topic: try! TopicName(topic), payload: ByteBuffer(string: payload), retain: retain, binary: binary)
