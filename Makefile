@@ -10,7 +10,7 @@ HERALD_RELEASE := .build/release/herald
 STATIC_SCRATCH := .build-static
 HERALD_STATIC  := $(STATIC_SCRATCH)/release/herald
 
-.PHONY: all build release run test test-swift test-interop deps venv browser tools fuzz bench benchmarks bench-compare clean \
+.PHONY: all build release run test test-swift test-toml test-interop deps venv browser tools fuzz bench benchmarks bench-compare clean \
         release-static install uninstall deb
 
 all: build
@@ -74,11 +74,16 @@ tools:
 	  fi; \
 	fi
 
-test: test-swift test-interop
+test: test-swift test-toml test-interop
 
 test-swift: deps tools
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The config file's TOML reader against Python's tomllib: a hand-written corpus of valid and
+# invalid documents, then seeded random ones and mutations of them.
+test-toml: build
+	TOML_CHECK=$(abspath .build/debug/toml-check) $(PYTHON) tests/toml/differential.py
 
 # Against the binary `make install` ships, so that the install test reuses its build and the
 # timing-sensitive tests (hostile clients, floods) measure optimised code.

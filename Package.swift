@@ -20,11 +20,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
-        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
@@ -45,9 +43,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // TOML 1.0 for the config file, on the standard library alone (no Foundation).
+        .target(name: "TOML", path: "Sources/Broker/TOML"),
         .target(
             name: "HeraldSettings",
-            dependencies: ["Topics", log, .product(name: "TOMLKit", package: "TOMLKit")]
+            dependencies: ["Topics", "TOML", log]
         ),
         .target(
             name: "HeraldAuth",
@@ -78,7 +78,6 @@ let package = Package(
                 nio("NIOCore"), nio("NIOConcurrencyHelpers"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
@@ -116,6 +115,8 @@ let package = Package(
             ]
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Reads TOML on stdin for the differential test against Python's tomllib (tests/toml).
+        .executableTarget(name: "toml-check", dependencies: ["TOML"], path: "Tests/TOMLCheck"),
         .testTarget(
             name: "HeraldRedisTests",
             dependencies: ["HeraldRedis", nio("NIOCore"), nio("NIOPosix"), nio("NIOEmbedded")]

@@ -1,4 +1,4 @@
-import TOMLKit
+import TOML
 
 #if canImport(Glibc)
 import Glibc
@@ -9,17 +9,20 @@ import Glibc
 /// that is what the user will search the file for.
 enum ConfigFile {
     static func apply(path: String, to settings: inout Settings) throws(SettingsError) {
-        try apply(text: readFile(path), path: path, to: &settings)
+        try apply(document: FileContents.read(path, purpose: "the config file"), path: path, to: &settings)
     }
 
     static func apply(text: String, path: String, to settings: inout Settings) throws(SettingsError) {
+        try apply(document: Array(text.utf8), path: path, to: &settings)
+    }
+
+    /// Bytes, not a `String`: invalid UTF-8 is refused at its line and column, not repaired.
+    private static func apply(document: [UInt8], path: String, to settings: inout Settings) throws(SettingsError) {
         let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw SettingsError("\(path):\(error.source.begin.line):\(error.source.begin.column): \(error.description)")
+        do throws(TOMLError) {
+            table = try TOMLDocument.parse(document)
         } catch {
-            throw SettingsError("\(path): \(error)")
+            throw SettingsError("\(path):\(error)")
         }
 
         var spellings: [String: String] = [:]
@@ -30,7 +33,7 @@ enum ConfigFile {
                 let hint = Suggestion.closestName(to: name).map { " (did you mean '\(spelled($0, like: key))'?)" } ?? ""
                 throw SettingsError("\(path): unknown key '\(key)'\(hint)")
             }
-            // Which of the two would win depends on toml++'s key order: refuse rather than guess.
+            // Both spellings of one setting: refuse rather than let the later one win silently.
             if let other = spellings.updateValue(key, forKey: name) {
                 throw SettingsError("\(path): '\(other)' and '\(key)' are the same setting")
             }
@@ -45,9 +48,5 @@ enum ConfigFile {
     /// A suggestion in the spelling the file already uses.
     private static func spelled(_ name: String, like key: String) -> String {
         key.contains("_") ? String(name.map { $0 == "-" ? "_" : $0 }) : name
-    }
-
-    private static func readFile(_ path: String) throws(SettingsError) -> String {
-        String(decoding: try FileContents.read(path, purpose: "the config file"), as: UTF8.self)
     }
 }

@@ -1,4 +1,4 @@
-import TOMLKit
+import TOML
 
 /// One setting of `herald serve`: its option and config key, how its value is written,
 /// what bounds it, its help, and whether SIGHUP may change it. The CLI parser, the config
@@ -28,7 +28,7 @@ struct SettingDeclaration: Sendable {
     let defaultNote: String?
     /// Sets the field from the command-line values given for it, in order.
     let setFromArguments: @Sendable (inout Settings, [String]) throws(Refusal) -> Void
-    let setFromTOML: @Sendable (inout Settings, any TOMLValueConvertible) throws(Refusal) -> Void
+    let setFromTOML: @Sendable (inout Settings, TOMLValue) throws(Refusal) -> Void
     let check: @Sendable (Settings) -> Refusal?
     let describe: @Sendable (Settings) -> String
     let isUnchanged: @Sendable (_ old: Settings, _ new: Settings) -> Bool
@@ -84,8 +84,8 @@ extension SettingDeclaration {
             expectation: "an array, each \(element.expectation)",
             placeholder: element.placeholder,
             parse: { (text: String) throws(Refusal) -> [Element] in [try element.parse(text)] },
-            decode: { (node: any TOMLValueConvertible) throws(Refusal) -> [Element] in
-                guard let array = node.array else { throw Refusal("takes an array, not \(node.type.withArticle)") }
+            decode: { (node: TOMLValue) throws(Refusal) -> [Element] in
+                guard let array = node.array else { throw Refusal("takes an array, not \(node.kindWithArticle)") }
                 var elements: [Element] = []
                 for item in array { elements.append(try element.decode(item)) }
                 return elements
@@ -128,7 +128,7 @@ extension SettingDeclaration {
                 try check(value)
                 settings[keyPath: field] = value
             },
-            setFromTOML: { (settings: inout Settings, node: any TOMLValueConvertible) throws(Refusal) in
+            setFromTOML: { (settings: inout Settings, node: TOMLValue) throws(Refusal) in
                 let value = try kind.decode(node)
                 try check(value)
                 settings[keyPath: field] = value

@@ -1,4 +1,4 @@
-import TOMLKit
+import TOML
 import Topics
 
 /// How one kind of value is written: on the command line, in the config file, and back
@@ -9,7 +9,7 @@ struct SettingKind<Value: Equatable & Sendable>: Sendable {
     /// Stands for the value in the help text: `N`, `DURATION`.
     let placeholder: String
     let parse: @Sendable (String) throws(Refusal) -> Value
-    let decode: @Sendable (any TOMLValueConvertible) throws(Refusal) -> Value
+    let decode: @Sendable (TOMLValue) throws(Refusal) -> Value
     let format: @Sendable (Value) -> String
 
     /// A kind whose command-line text `parse` reads. In TOML, a string goes through `parse`
@@ -19,7 +19,7 @@ struct SettingKind<Value: Equatable & Sendable>: Sendable {
         placeholder: String,
         parse: @escaping @Sendable (String) -> Value?,
         tomlStrings: Bool = true,
-        otherTOML: @escaping @Sendable (any TOMLValueConvertible) -> Value? = { _ in nil },
+        otherTOML: @escaping @Sendable (TOMLValue) -> Value? = { _ in nil },
         format: @escaping @Sendable (Value) -> String
     ) {
         self.init(
@@ -29,13 +29,13 @@ struct SettingKind<Value: Equatable & Sendable>: Sendable {
                 guard let value = parse(text) else { throw Refusal("takes \(expectation), not '\(text)'") }
                 return value
             },
-            decode: { (node: any TOMLValueConvertible) throws(Refusal) -> Value in
+            decode: { (node: TOMLValue) throws(Refusal) -> Value in
                 if tomlStrings, let text = node.string {
                     guard let value = parse(text) else { throw Refusal("takes \(expectation), not '\(text)'") }
                     return value
                 }
                 // `history = "100"` is refused as a string rather than guessed at.
-                guard let value = otherTOML(node) else { throw Refusal("takes \(expectation), not \(node.type.withArticle)") }
+                guard let value = otherTOML(node) else { throw Refusal("takes \(expectation), not \(node.kindWithArticle)") }
                 return value
             },
             format: format
@@ -46,7 +46,7 @@ struct SettingKind<Value: Equatable & Sendable>: Sendable {
         expectation: String,
         placeholder: String,
         parse: @escaping @Sendable (String) throws(Refusal) -> Value,
-        decode: @escaping @Sendable (any TOMLValueConvertible) throws(Refusal) -> Value,
+        decode: @escaping @Sendable (TOMLValue) throws(Refusal) -> Value,
         format: @escaping @Sendable (Value) -> String
     ) {
         self.expectation = expectation
@@ -115,7 +115,7 @@ extension SettingKind where Value == String? {
 
     /// The start-up log and reload messages never show a password: `redis://u:***@host`.
     static func redactingPassword(_ url: String) -> String {
-        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else { return url }
+        guard let scheme = url.firstRange(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else { return url }
         let userInfo = url[scheme.upperBound..<at]
         guard let colon = userInfo.firstIndex(of: ":") else { return url }
         return String(url[..<colon]) + ":***" + String(url[at...])
@@ -157,19 +157,11 @@ extension SettingKind where Value == TopicPattern {
             expectation: "a topic pattern",
             placeholder: "PATTERN",
             parse: parse,
-            decode: { (node: any TOMLValueConvertible) throws(Refusal) -> TopicPattern in
-                guard let string = node.string else { throw Refusal("takes a topic pattern, not \(node.type.withArticle)") }
+            decode: { (node: TOMLValue) throws(Refusal) -> TopicPattern in
+                guard let string = node.string else { throw Refusal("takes a topic pattern, not \(node.kindWithArticle)") }
                 return try parse(string)
             },
             format: { $0.string }
         )
-    }
-}
-
-extension TOMLType {
-    /// `a string`, `an integer`, `a floating-point number`, `an array`…
-    var withArticle: String {
-        let name = self == .bool ? "boolean" : description
-        return ("aeiou".contains(name.first!) ? "an " : "a ") + name
     }
 }

@@ -1,21 +1,13 @@
 import HeraldCore
 import NIOCore
-import Prometheus
 
 /// `GET /metrics` (CONTRACT §10): the STATS figures as Prometheus metrics, read in the same
 /// pass on the core loop so that the two agree, the delivery-time histogram merged from the
-/// loops' plain counters, and the process's own figures from /proc.
-///
-/// Counters and gauges live in a swift-prometheus registry, brought up to date at each
-/// scrape. The histogram is written here: the library's histogram takes a lock for each
-/// observation, and a delivery must cost no lock or atomic (`DeliveryHistogram`).
+/// loops' plain counters (a delivery costs no lock or atomic: `DeliveryHistogram`), and the
+/// process's own figures from /proc. Every family has its help line, in a fixed order.
 /// Touched on the core loop only.
 final class MetricsEndpoint: @unchecked Sendable {
     private let core: BrokerCore
-    private let registry = PrometheusCollectorRegistry()
-    private var reported: [ObjectIdentifier: Int] = [:]
-    private var handshakeCounters: [Int: Counter] = [:]
-    private var reportedCPUSeconds = 0.0
 
     init(core: BrokerCore) {
         self.core = core
@@ -28,86 +20,65 @@ final class MetricsEndpoint: @unchecked Sendable {
         let loops = core.outboxes.map { outbox in
             outbox.loop.submit { (outbox.deliveryTimes, outbox.handshakeStatuses) }
         }
-        return EventLoopFuture.whenAllSucceed(loops, on: core.loop).map { [self] perLoop in
+        return EventLoopFuture.whenAllSucceed(loops, on: core.loop).map { perLoop in
             var histogram = DeliveryHistogram()
             var statuses: [Int: Int] = [:]
             for (times, counts) in perLoop {
                 histogram.merge(times)
                 statuses.merge(counts, uniquingKeysWith: +)
             }
-            update(stats: stats, statuses: statuses)
-            var text = registry.emitToString()
+            var text = PrometheusText()
+            Self.write(stats, statuses: statuses, into: &text)
             Self.write(histogram, into: &text)
-            return text
+            Self.write(ProcessFigures.read(), into: &text)
+            return text.text
         }
     }
 
-    private func update(stats: BrokerStats, statuses: [Int: Int]) {
-        gauge("herald_connections", [("transport", "websocket")], stats.webSocketConnections)
-        gauge("herald_connections", [("transport", "sse")], stats.sseConnections)
-        gauge("herald_publishers", [], stats.publishers)
-        gauge("herald_subscriptions", [], stats.subscriptions)
-        gauge("herald_topics", [], stats.topics)
-        gauge("herald_history_bytes", [], stats.historyBytes)
-        gauge("herald_retained_bytes", [], stats.retainedBytes)
-        gauge("herald_seq", [], Int(stats.seq))
-        gauge("herald_backplane_connected", [], stats.backplaneConnected ? 1 : 0)
-        counter("herald_published_total", stats.published)
-        counter("herald_delivered_total", stats.delivered)
-        counter("herald_dropped_total", stats.dropped)
-        counter("herald_conflated_total", stats.conflated)
-        counter("herald_slow_disconnects_total", stats.slowDisconnects)
-        counter("herald_bytes_out_total", stats.bytesOut)
-        counter("herald_auth_failures_total", stats.authFailures)
+    static func write(_ stats: BrokerStats, statuses: [Int: Int], into text: inout PrometheusText) {
+        text.family("herald_connections", .gauge, "Open subscriber connections, by transport.")
+        text.sample("herald_connections", labels: ["transport": "websocket"], stats.webSocketConnections)
+        text.sample("herald_connections", labels: ["transport": "sse"], stats.sseConnections)
+        text.single("herald_publishers", .gauge, "Open Unix-socket publisher connections (line protocol and HTTP).", stats.publishers)
+        text.single("herald_subscriptions", .gauge, "Patterns held by all connections.", stats.subscriptions)
+        text.single("herald_topics", .gauge, "Topics holding history or a retained message.", stats.topics)
+        text.single("herald_history_bytes", .gauge, "Payload bytes held in history.", stats.historyBytes)
+        text.single("herald_retained_bytes", .gauge, "Payload bytes held in retained messages.", stats.retainedBytes)
+        text.single("herald_seq", .gauge, "The latest sequence number.", Int(stats.seq))
+        text.single("herald_backplane_connected", .gauge, "1 while the Redis backplane is reachable (always 1 without one).",
+                    stats.backplaneConnected ? 1 : 0)
+        text.single("herald_published_total", .counter, "Publishes accepted.", stats.published)
+        text.single("herald_delivered_total", .counter, "Messages queued to subscriber connections.", stats.delivered)
+        text.single("herald_dropped_total", .counter, "Messages discarded for slow consumers.", stats.dropped)
+        text.single("herald_conflated_total", .counter, "Pending keep-latest messages replaced by newer ones.", stats.conflated)
+        text.single("herald_slow_disconnects_total", .counter, "Connections closed as slow consumers.", stats.slowDisconnects)
+        text.single("herald_bytes_out_total", .counter, "Bytes written to subscriber sockets, frame headers included.", stats.bytesOut)
+        text.single("herald_auth_failures_total", .counter, "Requests refused for a missing or invalid token.", stats.authFailures)
+        text.family("herald_handshakes_total", .counter, "WebSocket and SSE requests, by the HTTP status answered.")
         // The upgrade's status is there from the start, so a dashboard finds the series.
-        for (status, count) in statuses.merging([101: 0], uniquingKeysWith: +) {
-            let counter = handshakeCounters[status] ?? {
-                let made = registry.makeCounter(name: "herald_handshakes_total", labels: [("status", String(status))])
-                handshakeCounters[status] = made
-                return made
-            }()
-            advance(counter, to: count)
-        }
-        let process = ProcessFigures.read()
-        gauge("process_resident_memory_bytes", [], process.residentBytes)
-        gauge("process_open_fds", [], process.openFiles)
-        let cpu = registry.makeCounter(name: "process_cpu_seconds_total")
-        if process.cpuSeconds > reportedCPUSeconds {
-            cpu.increment(by: process.cpuSeconds - reportedCPUSeconds)
-            reportedCPUSeconds = process.cpuSeconds
+        for (status, count) in statuses.merging([101: 0], uniquingKeysWith: +).sorted(by: { $0.key < $1.key }) {
+            text.sample("herald_handshakes_total", labels: ["status": String(status)], count)
         }
     }
 
-    private func gauge(_ name: String, _ labels: [(String, String)], _ value: Int) {
-        // The registry hands back the same gauge for the same name and labels.
-        registry.makeGauge(name: name, labels: labels).set(to: Double(value))
-    }
-
-    private func counter(_ name: String, _ value: Int) {
-        advance(registry.makeCounter(name: name), to: value)
-    }
-
-    /// Counters only go up: each scrape adds what the broker counted since the last one.
-    private func advance(_ counter: Counter, to value: Int) {
-        let key = ObjectIdentifier(counter)
-        let delta = value - (reported[key] ?? 0)
-        guard delta > 0 else { return }
-        counter.increment(by: Int64(delta))
-        reported[key] = value
-    }
-
-    static func write(_ histogram: DeliveryHistogram, into text: inout String) {
+    static func write(_ histogram: DeliveryHistogram, into text: inout PrometheusText) {
         let name = "herald_delivery_seconds"
-        text += "# HELP \(name) Time from a publish's acceptance to the write of its frame to each subscriber.\n"
-        text += "# TYPE \(name) histogram\n"
+        text.family(name, .histogram, "Time from a publish's acceptance to the write of its frame to each subscriber.")
         var cumulative = 0
         for (bucket, bound) in DeliveryHistogram.bounds.enumerated() {
             cumulative += histogram.counts[bucket]
-            text += "\(name)_bucket{le=\"\(bound)\"} \(cumulative)\n"
+            text.sample(name + "_bucket", labels: ["le": "\(bound)"], cumulative)
         }
         cumulative += histogram.counts[DeliveryHistogram.bounds.count]
-        text += "\(name)_bucket{le=\"+Inf\"} \(cumulative)\n"
-        text += "\(name)_sum \(Double(histogram.sumNanoseconds) / 1e9)\n"
-        text += "\(name)_count \(cumulative)\n"
+        text.sample(name + "_bucket", labels: ["le": "+Inf"], cumulative)
+        text.sample(name + "_sum", Double(histogram.sumNanoseconds) / 1e9)
+        text.sample(name + "_count", cumulative)
+    }
+
+    static func write(_ process: ProcessFigures, into text: inout PrometheusText) {
+        text.single("process_resident_memory_bytes", .gauge, "Resident memory size in bytes.", process.residentBytes)
+        text.single("process_open_fds", .gauge, "Open file descriptors.", process.openFiles)
+        text.family("process_cpu_seconds_total", .counter, "User and system CPU time spent, in seconds.")
+        text.sample("process_cpu_seconds_total", process.cpuSeconds)
     }
 }
