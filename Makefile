@@ -36,7 +36,16 @@ run: release
 	$(HERALD_RELEASE) serve
 
 # The interop tests use real WebSocket clients from PyPI, kept in a project-local venv.
+# Debian's python3 makes venvs only with python3-venv; as root we install it.
 $(VENV)/.installed: tests/requirements.txt
+	@if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing python3-venv for the interop tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; \
+	  else \
+	    echo "the interop tests need python3-venv: sudo apt-get install python3-venv" >&2; exit 1; \
+	  fi; \
+	fi
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
 	touch $@
@@ -163,6 +172,8 @@ deb: release-static
 	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEB_STAGE)) PREFIX=/usr
 	install -d -m 0755 $(DEB_STAGE)/DEBIAN $(DEB_STAGE)/usr/share/doc/herald
 	install -m 0644 README.md $(DEB_STAGE)/usr/share/doc/herald/README.md
+	{ echo "herald, packaged from its own repository. License: MIT, as follows."; echo; \
+	  cat LICENSE; } > $(DEB_STAGE)/usr/share/doc/herald/copyright
 	echo /etc/herald/herald.toml > $(DEB_STAGE)/DEBIAN/conffiles
 	printf '%s\n' '#!/bin/sh' 'set -e' \
 	  'if [ "$$1" = configure ] && [ -d /run/systemd/system ]; then' \

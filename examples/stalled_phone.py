@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """A phone on a weak link, watching a price feed with keep-latest at work.
 
-Start the broker with `--keep-latest 'prices.>'` and run examples/ticker.sh. This client
-subscribes to prices.>, then stops reading for STALL seconds, as a phone in a tunnel would,
-and then reads what is waiting: with keep-latest, one message per symbol — the current
-price — instead of every tick it missed, and no disconnect. `herald stats` shows the
-replaced ticks as "conflated".
+Start the broker with `herald serve --keep-latest 'prices.>' --max-pending-bytes 16384`.
+This client subscribes to prices.>, then stops reading for STALL seconds, as a phone in a
+tunnel would, while a busy feed goes on: by default it publishes one itself through the
+broker's Unix socket (BURST ticks of 5 symbols, 1 KB each: far more than the kernel's
+socket buffers hold, so the broker must decide what waits). Then it reads what is waiting:
+with keep-latest, what the kernel's buffers took before the stall showed, then one message
+per symbol, the current price, instead of every tick it missed, and no disconnect; the
+broker counts the replaced ticks as "conflated".
 
-    examples/stalled_phone.py [--port 8080] [--stall 10]
+    examples/stalled_phone.py [--port 8080] [--socket ./herald.sock] [--stall 10] [--burst 20000]
 
+With `--burst 0` it publishes nothing and waits for another feed, such as
+examples/ticker.sh; a slow feed fits in the kernel's buffers and shows no conflation.
 Plain sockets and a hand-made handshake keep it free of dependencies; the small receive
 buffer makes the stall fill up quickly.
 """
@@ -61,11 +66,19 @@ def main():
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--stall", type=float, default=10)
     parser.add_argument("--pattern", default="prices.>")
+    parser.add_argument("--socket", default=os.environ.get("HERALD_SOCKET", "./herald.sock"))
+    parser.add_argument("--burst", type=int, default=20000)
     args = parser.parse_args()
     sock = connect(args.port, "/ws")
-    sock.sendall(frame(json.dumps({"op": "subscribe", "topic": args.pattern})))
+    sock.sendall(frame(json.dumps({"op": "subscribe", "topic": args.pattern, "id": 1})))
+    opcode, reply = next_message(sock)  # the subscription is live once its `ok` is here
+    if json.loads(reply).get("op") != "ok":
+        raise SystemExit(f"subscribe refused: {reply.decode()}")
     print(f"subscribed to {args.pattern}; stalling for {args.stall:g} s …", flush=True)
-    time.sleep(args.stall)
+    started = time.monotonic()
+    if args.burst:
+        publish_burst(args.socket, args.burst)
+    time.sleep(max(0.0, args.stall - (time.monotonic() - started)))
     sock.settimeout(1.0)
     latest, received = {}, 0
     try:
@@ -82,7 +95,36 @@ def main():
         pass
     print(f"after the stall: {received} messages for {len(latest)} symbols")
     for topic, data in sorted(latest.items()):
-        print(f"  {topic}: {data}")
+        print(f"  {topic}: {data['price'] if isinstance(data, dict) and 'price' in data else data}")
+    if args.burst:
+        print(f"the broker's STATS: conflated {stats(args.socket)['conflated']}")
+
+
+def publish_burst(path, count, symbols=("AAPL", "MSFT", "NVDA", "AMZN", "TSLA")):
+    """`count` ticks round-robin over `symbols`, pipelined 200 at a time; the replies are
+    read, since a publisher that does not read them stops being read from."""
+    with socket.socket(socket.AF_UNIX) as unix:
+        unix.connect(path)
+        replies = unix.makefile("rb")
+        for start in range(0, count, 200):
+            batch = []
+            for n in range(start, min(start + 200, count)):
+                payload = json.dumps({"price": n, "pad": "x" * 1000}).encode()
+                batch.append(b"PUB prices.%s %d\r\n%s\r\n" % (symbols[n % len(symbols)].encode(), len(payload), payload))
+            unix.sendall(b"".join(batch))
+            for _ in batch:
+                reply = replies.readline()
+                if not reply.startswith(b"+OK"):
+                    raise SystemExit(f"publish refused: {reply.decode().strip()}")
+
+
+def stats(path):
+    with socket.socket(socket.AF_UNIX) as unix:
+        unix.connect(path)
+        unix.sendall(b"STATS\r\n")
+        replies = unix.makefile("rb")
+        length = int(replies.readline().split()[1])
+        return json.loads(replies.read(length))
 
 
 def frame(text, opcode=0x1):

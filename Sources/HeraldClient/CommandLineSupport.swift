@@ -3,6 +3,8 @@ import HeraldSettings
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 /// `HERALD_SOCKET` overrides the default socket path for every subcommand (CONTRACT §1).

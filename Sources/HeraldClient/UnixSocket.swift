@@ -1,6 +1,13 @@
-#if canImport(Glibc)
 import HeraldWire
+
+#if canImport(Glibc)
 import Glibc
+private let streamSocket = Int32(SOCK_STREAM.rawValue)
+private let systemConnect = Glibc.connect
+#elseif canImport(Musl)
+import Musl
+private let streamSocket = SOCK_STREAM
+private let systemConnect = Musl.connect
 #endif
 
 /// Blocking POSIX sockets for the command-line clients: a CLI talks to one broker at a
@@ -12,7 +19,7 @@ package enum UnixSocket {
     }
 
     package static func connect(_ path: String) throws(Failure) -> Int32 {
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_UNIX, streamSocket, 0)
         guard descriptor >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -25,7 +32,7 @@ package enum UnixSocket {
             for (index, byte) in bytes.enumerated() { raw[index] = byte }
         }
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { systemConnect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard result == 0 else {
             let reason = String(cString: strerror(errno))

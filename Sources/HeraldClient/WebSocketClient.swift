@@ -5,6 +5,8 @@ import NIOWebSocket
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 /// One WebSocket connection to a broker, made of SwiftNIO's parts: `ClientBootstrap`, the

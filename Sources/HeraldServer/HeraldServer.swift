@@ -12,6 +12,8 @@ import Topics
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 /// A running broker, embeddable in another Swift program: `start` binds both listeners and
@@ -93,23 +95,13 @@ public final class HeraldServer: Sendable {
             }.get()
         }
         do {
-            let publisherChannel = try await ServerBootstrap(group: core.loop)
-                .serverChannelOption(.backlog, value: 256)
-                .serverChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler()) }
-                }
-                // Replies a publisher has not read count against its budget (CONTRACT §6).
-                .childChannelOption(.writeBufferWaterMark, value: .init(low: max(settings.maxPendingBytes / 2, 1), high: max(settings.maxPendingBytes, 2)))
-                .childChannelInitializer { channel in
-                    // Both kinds of publisher count in STATS `publishers` (CONTRACT §9).
-                    core.publishers += 1
-                    channel.closeFuture.whenComplete { _ in core.publishers -= 1 }
-                    return channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(PublisherProtocolSniffer(core: core, metrics: listener.metrics))
-                    }
-                }
-                .bind(unixDomainSocketPath: settings.socketPath, cleanupExistingSocketFile: false)
-                .get()
+            let publisherChannel: any Channel
+            do {
+                publisherChannel = try await publisherBootstrap(core: core, listener: listener)
+                    .bind(unixDomainSocketPath: settings.socketPath, cleanupExistingSocketFile: false).get()
+            } catch {
+                throw StartError(description: BindFailure.socket(error, path: settings.socketPath))
+            }
             chmod(settings.socketPath, 0o660)
             let webSocketChannel: any Channel
             do {
@@ -117,7 +109,7 @@ public final class HeraldServer: Sendable {
                     .bind(host: settings.listenHost, port: settings.listenPort).get()
             } catch {
                 try? await publisherChannel.close()
-                throw StartError(description: "cannot listen on \(settings.listenHost):\(settings.listenPort): \(error)")
+                throw StartError(description: BindFailure.listener(error, host: settings.listenHost, port: settings.listenPort))
             }
             return HeraldServer(loops: loops, listener: listener, webSocketChannel: webSocketChannel, publisherChannel: publisherChannel)
         } catch {
@@ -138,6 +130,25 @@ public final class HeraldServer: Sendable {
     /// such clients cannot hold up deliveries to others (BENCHMARKS.md, issue 19).
     static let upgradedReceiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 16384)
     static let upgradedReadsPerTurn: UInt = 1
+
+    private static func publisherBootstrap(core: BrokerCore, listener: ListenerContext) -> ServerBootstrap {
+        let settings = listener.settings
+        return ServerBootstrap(group: core.loop)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler()) }
+            }
+            // Replies a publisher has not read count against its budget (CONTRACT §6).
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: max(settings.maxPendingBytes / 2, 1), high: max(settings.maxPendingBytes, 2)))
+            .childChannelInitializer { channel in
+                // Both kinds of publisher count in STATS `publishers` (CONTRACT §9).
+                core.publishers += 1
+                channel.closeFuture.whenComplete { _ in core.publishers -= 1 }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(PublisherProtocolSniffer(core: core, metrics: listener.metrics))
+                }
+            }
+    }
 
     private static func webSocketBootstrap(group: any EventLoopGroup, listener: ListenerContext) -> ServerBootstrap {
         let settings = listener.settings

@@ -3,6 +3,8 @@ import NIOPosix
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 /// The Unix socket's file: a stale one left by a dead broker is replaced; one a live broker

@@ -1,5 +1,9 @@
 #if canImport(Glibc)
 import Glibc
+private let datagramSocket = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+#elseif canImport(Musl)
+import Musl
+private let datagramSocket = SOCK_DGRAM | SOCK_CLOEXEC
 #endif
 
 /// systemd's readiness protocol (`sd_notify(3)`) without libsystemd: one datagram, such as
@@ -17,7 +21,7 @@ package enum SystemdNotifier {
     /// Sends `state` to the socket named `name` (a path, or `@` and an abstract name).
     static func send(_ state: String, to name: String) {
         guard var address = address(name) else { return }
-        let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let descriptor = socket(AF_UNIX, datagramSocket, 0)
         guard descriptor >= 0 else { return }
         defer { close(descriptor) }
         var bytes = Array(state.utf8)

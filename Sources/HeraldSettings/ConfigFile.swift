@@ -1,9 +1,5 @@
 import TOML
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `--config FILE` (CONTRACT §10): TOML whose keys are the long option names, with dashes
 /// or underscores. Errors name the file as given and the key as written in it, since
 /// that is what the user will search the file for.

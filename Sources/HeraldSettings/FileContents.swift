@@ -1,5 +1,9 @@
 #if canImport(Glibc)
 import Glibc
+private let systemRead = Glibc.read
+#elseif canImport(Musl)
+import Musl
+private let systemRead = Musl.read
 #endif
 
 /// Reads the small files settings name (the config file, keys, certificates) whole, with
@@ -13,7 +17,7 @@ public enum FileContents {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            let count = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw failure()

@@ -3,6 +3,8 @@ import Topics
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 /// Every setting of `herald serve`, with the defaults of CONTRACT §1, §6 and §10.

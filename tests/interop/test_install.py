@@ -209,6 +209,20 @@ def test_installed_binary_links_no_swift_runtime(installed):
 
 
 @needs_install
+def test_shipped_binary_holds_no_foundation_or_icu(installed):
+    """Full Foundation brings ICU's 38 MB of data: nothing in the shipped binary may link it.
+    The installed file is stripped, so the build it was installed from is read by symbol."""
+    built = os.path.join(ROOT, ".build-static", "release", "herald")
+    symbols = subprocess.run(["nm", built], capture_output=True, text=True, timeout=300).stdout
+    assert len(symbols) > 1000, "nm read no symbols"
+    found = sorted({name for name in ("10Foundation", "FoundationInternationalization", "_FoundationICU", "ucol_open")
+                    if name in symbols})
+    assert not found, f"Foundation or ICU in the shipped binary: {found}"
+    size = os.path.getsize(os.path.join(installed, "usr/local/bin/herald"))
+    assert size < 32 * 2**20, f"the installed binary is {size / 2**20:.1f} MiB (29 MB when this test was written)"
+
+
+@needs_install
 def test_installed_config_lists_every_option_of_the_installed_binary(installed):
     binary = os.path.join(installed, "usr/local/bin/herald")
     missing = [name for name in help_options(binary) if name not in config_entries()]
@@ -324,6 +338,8 @@ def test_deb_files(deb, tmp_path):
                  "NoNewPrivileges=yes", "RuntimeDirectory=herald"):
         assert re.search(rf"^{re.escape(line)}$", unit, re.MULTILINE), line
     assert (tmp_path / "etc/herald/herald.toml").read_text() == open(CONFIG).read()
+    copyright = (tmp_path / "usr/share/doc/herald/copyright").read_text()
+    assert "License: MIT" in copyright and open(os.path.join(ROOT, "LICENSE")).read() in copyright
     binary = str(tmp_path / "usr/bin/herald")
     assert_no_swift_runtime(binary)
     assert subprocess.run([*hidden_runner(), binary, "--version"], env=clean_env(), capture_output=True).returncode == 0

@@ -50,6 +50,21 @@ def test_config_errors_are_one_line_naming_the_key(tmp_path):
         assert len(lines) == 1 and key in lines[0], (text, result.stderr)
 
 
+def test_start_up_failures_name_the_address_or_path_in_the_users_terms(tmp_path, broker):
+    """One line each, naming what was asked for and what to do; nothing of NIO's internals."""
+    b = broker()
+    taken = run("serve", "--listen", f"127.0.0.1:{b.port}", "--socket", str(tmp_path / "a.sock"))
+    missing_dir = tmp_path / "no" / "such"
+    nowhere = run("serve", "--listen", "127.0.0.1:0", "--socket", str(missing_dir / "h.sock"))
+    for result, expected in ((taken, [f"127.0.0.1:{b.port}", "in use", "another herald"]),
+                             (nowhere, [f"directory {missing_dir} does not exist"])):
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 1 and len(lines) == 1, result.stderr
+        assert all(part in lines[0] for part in expected), lines[0]
+        assert "errno" not in lines[0] and "descriptor" not in lines[0], lines[0]
+    assert not (tmp_path / "a.sock").exists(), "a failed start leaves no socket file behind"
+
+
 def test_durations_take_units(broker):
     b = broker("--idle-timeout", "500ms", "--ping-interval", "1m")
     ws = RawWebSocket(b.port, "/topics/t")

@@ -5,6 +5,8 @@ import Topics
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 /// What a WebSocket connection and an event stream do alike with what the core sends them:

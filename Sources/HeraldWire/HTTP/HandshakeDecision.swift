@@ -58,7 +58,7 @@ package enum HandshakeDecision: Equatable {
                 return .reject(.badRequest, message: error.description)
             }
         } else {
-            return .reject(.notFound, message: "no such path; use /topics/{pattern}, /ws or /healthz")
+            return .reject(.notFound, message: "no such path; use /topics/{pattern}, /ws, /sse/{pattern}, /sse?topic=P or /healthz")
         }
 
         guard headerHasToken(headers, "upgrade", "websocket"), headerHasToken(headers, "connection", "upgrade") else {
