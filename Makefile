@@ -10,7 +10,7 @@ HERALD_RELEASE := .build/release/herald
 STATIC_SCRATCH := .build-static
 HERALD_STATIC  := $(STATIC_SCRATCH)/release/herald
 
-.PHONY: all build release run test test-swift test-toml test-interop deps venv browser tools fuzz bench benchmarks bench-compare clean \
+.PHONY: all build release run test test-swift test-differential test-interop deps venv browser tools fuzz bench benchmarks bench-compare clean \
         release-static install uninstall deb
 
 all: build
@@ -83,16 +83,19 @@ tools:
 	  fi; \
 	fi
 
-test: test-swift test-toml test-interop
+test: test-swift test-differential test-interop
 
 test-swift: deps tools
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# The config file's TOML reader against Python's tomllib: a hand-written corpus of valid and
-# invalid documents, then seeded random ones and mutations of them.
-test-toml: build
+# The project's own parsers and hashes against Python's: the config file's TOML reader
+# against tomllib (a hand-written corpus of valid and invalid documents, then seeded random
+# ones and mutations of them), SHA-1 and HMAC-SHA256 against hashlib and hmac (published
+# vectors, then seeded random messages and keys).
+test-differential: build
 	TOML_CHECK=$(abspath .build/debug/toml-check) $(PYTHON) tests/toml/differential.py
+	$(PYTHON) tests/digest/differential.py $(abspath .build/debug/digest-check)
 
 # Against the binary `make install` ships, so that the install test reuses its build and the
 # timing-sensitive tests (hostile clients, floods) measure optimised code.

@@ -20,7 +20,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
@@ -40,11 +39,13 @@ let package = Package(
             dependencies: [
                 "Deflate", "Topics", nio("NIOCore"), nio("NIOHTTP1"), nio("NIOWebSocket"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                "Digest",
             ]
         ),
         // TOML 1.0 for the config file, on the standard library alone (no Foundation).
         .target(name: "TOML", path: "Sources/Broker/TOML"),
+        // SHA-1 and HMAC-SHA256, all that herald hashes, on the standard library alone.
+        .target(name: "Digest", path: "Sources/Broker/Digest"),
         .target(
             name: "HeraldSettings",
             dependencies: ["Topics", "TOML", log]
@@ -52,7 +53,7 @@ let package = Package(
         .target(
             name: "HeraldAuth",
             dependencies: [
-                "Topics", "HeraldWire", .product(name: "Crypto", package: "swift-crypto"),
+                "Topics", "HeraldWire", "Digest",
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ]
         ),
@@ -102,7 +103,7 @@ let package = Package(
             name: "HeraldRedis",
             dependencies: [
                 nio("NIOCore"), nio("NIOPosix"), nio("NIOConcurrencyHelpers"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                "Digest",
             ]
         ),
         .executableTarget(
@@ -117,6 +118,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Reads TOML on stdin for the differential test against Python's tomllib (tests/toml).
         .executableTarget(name: "toml-check", dependencies: ["TOML"], path: "Tests/TOMLCheck"),
+        // Hashes what it reads for the differential test against Python's hashlib (tests/digest).
+        .executableTarget(name: "digest-check", dependencies: ["Digest"], path: "Tests/DigestCheck"),
         .testTarget(
             name: "HeraldRedisTests",
             dependencies: ["HeraldRedis", nio("NIOCore"), nio("NIOPosix"), nio("NIOEmbedded")]
@@ -126,7 +129,7 @@ let package = Package(
         .testTarget(name: "HeraldSettingsTests", dependencies: ["HeraldSettings", "Topics"]),
         .testTarget(
             name: "HeraldAuthTests",
-            dependencies: ["HeraldAuth", "Topics", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["HeraldAuth", "Topics", "TestSupport", "Digest"]
         ),
         .testTarget(
             name: "HeraldTests",

@@ -1,4 +1,4 @@
-import Crypto
+import Digest
 import Topics
 
 /// Makes the tokens of `herald token` (CONTRACT §1): HS256 with the first key of the file.
@@ -22,7 +22,7 @@ public enum TokenSigner {
     /// A compact JWS of these exact header and payload bytes, signed with the first key.
     package static func sign(header: some Sequence<UInt8>, payload: some Sequence<UInt8>, keys: AuthKeys) -> String {
         let signingInput = Base64URL.encode(Array(header)) + "." + Base64URL.encode(Array(payload))
-        let signature = HMAC<SHA256>.authenticationCode(for: Array(signingInput.utf8), using: keys.signingKey)
+        let signature = keys.signingKey.authenticationCode(for: signingInput.utf8)
         return signingInput + "." + Base64URL.encode(Array(signature))
     }
 

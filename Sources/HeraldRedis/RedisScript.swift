@@ -1,4 +1,4 @@
-import Crypto
+import Digest
 import NIOCore
 
 /// A Lua script called by its digest, so that each call sends 40 bytes instead of the
@@ -11,7 +11,7 @@ public struct RedisScript: Sendable {
 
     public init(_ source: String) {
         self.source = source
-        self.sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
+        self.sha1 = SHA1.hash(source.utf8).map { byte in
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex
         }.joined()

@@ -1,4 +1,5 @@
-import Crypto
+import Digest
+import Foundation
 import Foundation
 
 /// Tokens made the way any JWT library would, with Crypto's HMAC and Foundation's base64,
@@ -20,7 +21,7 @@ enum TestTokens {
     }
 
     static func mac(_ signingInput: String, key: String) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Array(signingInput.utf8), using: SymmetricKey(data: Array(key.utf8))))
+        HMACSHA256(key: Array(key.utf8)).authenticationCode(for: Array(signingInput.utf8))
     }
 
     /// A token of these encoded parts, signed over them as given.

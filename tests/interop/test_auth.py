@@ -592,6 +592,14 @@ def test_invalid_auth_op_changes_nothing_and_is_counted(tmp_path, broker):
     assert_secret_free(b, *refused)
 
 
+def test_auth_op_without_access_control_is_refused_and_counted(broker):
+    b = broker("--allow-anonymous", ">")
+    ws = WS(b.port, "/ws")
+    reply = ws.op(op="auth", token="anything", id=3)
+    assert reply.get("op") == "error" and reply.get("code") == "unauthorized" and reply.get("id") == 3, reply
+    assert wait_for(lambda: failures(b) == 1, timeout=5), b.stats()
+
+
 # ---------------------------------------------------------------------------------------
 # Origins
 

@@ -455,6 +455,15 @@ def test_max_connections_counts_sse_streams(broker):
     assert s3.messages(1)[0]["data"] == "x"
 
 
+def test_max_subscriptions_bounds_the_topics_of_a_stream(broker):
+    b = broker("--max-subscriptions", "3")
+    status, _, body = sse_status(b.port, "/sse?topic=a&topic=b&topic=c&topic=d")
+    assert status == 400 and "--max-subscriptions" in str(body), (status, body)
+    s = SSE(b.port, "/sse?topic=a&topic=b&topic=c")
+    assert s.status == 200
+    assert wait_for(lambda: b.stats()["subscriptions"] == 3, timeout=5), b.stats()
+
+
 def test_metrics_count_sse_connections_by_transport(broker):
     b = broker()
     s = SSE(b.port, "/sse/a")

@@ -108,6 +108,12 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
             respond(.serviceUnavailable, message: "too many connections", context: context)
             return
         }
+        // A stream's patterns are its subscriptions: the same cap as a WebSocket's.
+        let limit = listener.settings.maxSubscriptionsPerConnection
+        guard patterns.count <= limit else {
+            respond(.badRequest, message: "at most \(limit) topics per stream (--max-subscriptions)", context: context)
+            return
+        }
         let resume: (epoch: String, seq: UInt64)?
         switch EventStreamResume.parse(header: head.headers["last-event-id"].first, uri: head.uri) {
         case .success(let parsed): resume = parsed

@@ -282,6 +282,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// spends time on a signature; the core then swaps the grants and answers.
     private func authorize(token: String, id: JSONValue?, context: ChannelHandlerContext) {
         guard let keys = core.policy.current.keys else {
+            services.outbox.counters.authFailures.wrappingIncrement(ordering: .relaxed)  // every refused auth op counts
             forCore.append(.authorize(.failure(TokenError(.malformed, "access control is off")), id: id))
             return
         }

@@ -1,4 +1,4 @@
-import Crypto
+import Digest
 import Deflate
 import ExtrasBase64
 import NIOHTTP1
@@ -104,7 +104,7 @@ package enum HandshakeDecision: Equatable {
 
     /// RFC 6455 §4.2.2: base64(SHA-1(key + GUID)).
     package static func acceptValue(for key: String) -> String {
-        Base64.encodeToString(bytes: Array(Insecure.SHA1.hash(data: Array((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))))
+        Base64.encodeToString(bytes: SHA1.hash((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))
     }
 
     private static func headerHasToken(_ headers: HTTPHeaders, _ name: String, _ token: String) -> Bool {
