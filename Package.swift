@@ -66,7 +66,7 @@ let package = Package(
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ]
         ),
-        // Several brokers as one through Redis (CONTRACT §13).
+        // Several brokers as one through Redis (PROTOCOL.md §13).
         .target(
             name: "HeraldBackplane",
             dependencies: ["HeraldCore", "HeraldRedis", "Topics", log, nio("NIOCore")]

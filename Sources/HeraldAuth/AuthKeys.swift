@@ -1,6 +1,6 @@
 import Digest
 
-/// The HS256 keys of `--auth-secret-file` (CONTRACT §7): each non-empty line that does not
+/// The HS256 keys of `--auth-secret-file` (PROTOCOL.md §7): each non-empty line that does not
 /// start with `#` is one key, tried in file order, so keys rotate by adding the new line
 /// first and removing the old one later.
 ///

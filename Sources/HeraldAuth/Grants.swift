@@ -1,6 +1,6 @@
 import Topics
 
-/// What a verified token allows its holder (CONTRACT §7): its rights come from its claims
+/// What a verified token allows its holder (PROTOCOL.md §7): its rights come from its claims
 /// alone.
 public struct Grants: Equatable, Sendable {
     /// `sub`, the holder's name in logs.

@@ -1,4 +1,4 @@
-/// The `--allowed-origin` entries (CONTRACT §7), checked against a handshake's `Origin`.
+/// The `--allowed-origin` entries (PROTOCOL.md §7), checked against a handshake's `Origin`.
 ///
 /// An entry is `scheme://host[:port]`, compared exactly except that scheme and host ignore
 /// case and an absent port is the scheme's default (`https://a.com` is

@@ -1,7 +1,7 @@
 import HeraldWire
 import Topics
 
-/// The claims herald reads (CONTRACT §7), from a payload whose signature has been checked.
+/// The claims herald reads (PROTOCOL.md §7), from a payload whose signature has been checked.
 enum TokenClaims {
     static func grants(from bytes: [UInt8], now: Double) throws(TokenError) -> Grants {
         guard let claims = parseJSON(bytes) else { throw TokenError(.malformed, "payload is not JSON") }

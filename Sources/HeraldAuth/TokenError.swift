@@ -1,4 +1,4 @@
-/// Why a token was refused, for the log line of CONTRACT §7. Neither field ever holds any
+/// Why a token was refused, for the log line of PROTOCOL.md §7. Neither field ever holds any
 /// part of the token: `reason` is a fixed word and `detail` a fixed phrase.
 public struct TokenError: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Reason: String, Sendable {

@@ -1,7 +1,7 @@
 import Digest
 import Topics
 
-/// Makes the tokens of `herald token` (CONTRACT §1): HS256 with the first key of the file.
+/// Makes the tokens of `herald token` (PROTOCOL.md §1): HS256 with the first key of the file.
 public enum TokenSigner {
     /// A compact JWT granting `subscribe` and `publish`, with `iat` = `now` and `exp` =
     /// `now + ttl` rounded up to whole seconds (no `exp` when `ttl` is 0; a negative `ttl`

@@ -1,6 +1,6 @@
 import Digest
 
-/// Checks an HS256 JWT (CONTRACT §7) synchronously, so that a handshake can be decided on
+/// Checks an HS256 JWT (PROTOCOL.md §7) synchronously, so that a handshake can be decided on
 /// its event loop without a hop.
 ///
 /// A token is refused when it is longer than `maxTokenBytes`, is not exactly three parts of

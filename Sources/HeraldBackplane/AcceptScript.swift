@@ -1,6 +1,6 @@
 import HeraldRedis
 
-/// One publish, accepted atomically (CONTRACT §13): the epoch (made here if Redis lost it),
+/// One publish, accepted atomically (PROTOCOL.md §13): the epoch (made here if Redis lost it),
 /// the next seq, the entry in the log that every broker reads, and the retained message.
 /// KEYS: seq, epoch, log, retained. ARGV: topic, payload, retain (0/1), binary (0/1), a
 /// fresh epoch in case there is none, the log's length. Returns `{seq, epoch}`.

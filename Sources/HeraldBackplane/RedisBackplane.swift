@@ -4,7 +4,7 @@ import Logging
 import NIOCore
 import Topics
 
-/// Brokers sharing a Redis act as one (CONTRACT §13, docs/ARCHITECTURE.md "Backplane").
+/// Brokers sharing a Redis act as one (PROTOCOL.md §13, docs/ARCHITECTURE.md "Backplane").
 ///
 /// A publish is accepted by one script call (`AcceptScript`): seq, log entry and retained
 /// message in one atomic step. Every broker, the accepting one included, reads the log, a

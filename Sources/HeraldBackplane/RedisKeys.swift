@@ -1,5 +1,5 @@
 /// herald's keys in Redis, all under `--redis-prefix` so that several groups of brokers can
-/// share one Redis (CONTRACT §13).
+/// share one Redis (PROTOCOL.md §13).
 struct RedisKeys: Sendable {
     /// The one seq counter of every broker of the group.
     let seq: String

@@ -7,7 +7,7 @@ import Glibc
 import Musl
 #endif
 
-/// `HERALD_SOCKET` overrides the default socket path for every subcommand (CONTRACT §1).
+/// `HERALD_SOCKET` overrides the default socket path for every subcommand (PROTOCOL.md §1).
 package enum DefaultSocket {
     package static var path: String { Settings(environment: ProcessEnvironment.variables).socketPath }
 }

@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 
 /// Why a WebSocket connection could not be made or did not go on. Each description is one
-/// line, since the CLI prints it as its error line (CONTRACT §1).
+/// line, since the CLI prints it as its error line (PROTOCOL.md §1).
 package enum WebSocketClientError: Error, Equatable, CustomStringConvertible {
     case cannotConnect(host: String, port: Int, reason: String)
     /// The server answered the upgrade with another status; `body` is the start of its text.

@@ -3,7 +3,7 @@ import NIOConcurrencyHelpers
 import Topics
 
 /// The rules a handshake, a subscription and a client publish are checked against: the
-/// part of the settings that SIGHUP changes while connections stay open (CONTRACT §7, §10).
+/// part of the settings that SIGHUP changes while connections stay open (PROTOCOL.md §7, §10).
 /// It is read where a request is decided, never per delivery, so a lock costs nothing that
 /// matters.
 package struct AccessPolicy: Sendable {

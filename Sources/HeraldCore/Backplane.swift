@@ -1,7 +1,7 @@
 import NIOCore
 import Topics
 
-/// Where publishes are accepted when several brokers act as one (CONTRACT §13): the store
+/// Where publishes are accepted when several brokers act as one (PROTOCOL.md §13): the store
 /// gives each its seq, and hands every accepted message back to every broker, in seq order,
 /// through `BrokerCore.deliverAccepted`. herald's is Redis (`HeraldBackplane`); without one
 /// the core accepts publishes itself.

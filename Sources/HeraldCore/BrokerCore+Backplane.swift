@@ -2,7 +2,7 @@ import HeraldWire
 import NIOCore
 import Topics
 
-/// A backplane's store (CONTRACT §13) holds the shared state: this broker takes it over at
+/// A backplane's store (PROTOCOL.md §13) holds the shared state: this broker takes it over at
 /// start and whenever the store had to start again.
 extension BrokerCore {
     /// Replaces this broker's state with the backplane's (at start, and when its store has a
@@ -35,7 +35,7 @@ extension BrokerCore {
 
     /// The backplane cannot hand back everything after `seq` (its log was trimmed while this
     /// broker was cut off), or its store lost its data and has a new epoch. Connected clients
-    /// are told so (CONTRACT §13): JSON mode gets a null-topic gap from the last seq it was
+    /// are told so (PROTOCOL.md §13): JSON mode gets a null-topic gap from the last seq it was
     /// sent; raw mode and event streams are closed (1012) so that they reconnect and resume.
     package func backplaneDiscontinuity(resumingAfter newSeq: UInt64, newEpoch: String?) {
         loop.assertInEventLoop()

@@ -7,7 +7,7 @@ import Topics
 /// skip a refusal or the backplane.
 ///
 /// One broker numbers an admitted publish itself and answers at once. Through a backplane
-/// (CONTRACT §13) the store numbers it and hands every accepted message back, in seq order,
+/// (PROTOCOL.md §13) the store numbers it and hands every accepted message back, in seq order,
 /// to every broker, this one included, which delivers it to its own subscribers as if it
 /// had accepted it itself. A publisher's `+OK` waits for its message to come back, so that
 /// it can say how many of this broker's subscribers it was queued for.
@@ -17,7 +17,7 @@ extension BrokerCore {
         /// `--max-retained-bytes` reached and the topic holds no retained message.
         case retainedFull
         case shuttingDown
-        /// The backplane cannot be reached (CONTRACT §13).
+        /// The backplane cannot be reached (PROTOCOL.md §13).
         case unavailable
 
         package var code: String {

@@ -5,7 +5,7 @@ import Topics
 /// Replays (the history after a `since`, the retained messages of a new subscription) go
 /// out a bounded chunk per turn of the core loop, pulled by the connection as it drains:
 /// no request can hold up publishing for others, and no replay holds more than one chunk
-/// of a connection's memory at once (CONTRACT §6). Live messages that arrive meanwhile are
+/// of a connection's memory at once (PROTOCOL.md §6). Live messages that arrive meanwhile are
 /// held, counted against the connection's `--max-pending-bytes`, and follow the replay.
 extension BrokerCore {
     func startReplay(

@@ -25,10 +25,10 @@ package final class BrokerCore: @unchecked Sendable {
     package let settings: Settings
     /// What SIGHUP may change; read by connections on every loop.
     package let policy: AccessPolicyStore
-    /// Changes only when a backplane's store lost its data (CONTRACT §13).
+    /// Changes only when a backplane's store lost its data (PROTOCOL.md §13).
     package internal(set) var epoch: String
     package let outboxes: [LoopOutbox]
-    /// Set once, before the first connection, when brokers share a Redis (CONTRACT §13).
+    /// Set once, before the first connection, when brokers share a Redis (PROTOCOL.md §13).
     package var backplane: (any Backplane)?
     /// Publishes sent to the backplane whose seq has not come back through it yet.
     var publishesInFlight = 0
@@ -55,7 +55,7 @@ package final class BrokerCore: @unchecked Sendable {
     var delivered = 0
     package var publishers = 0
 
-    /// Refusals of CONTRACT §7 are logged, once each; nothing is logged per message.
+    /// Refusals of PROTOCOL.md §7 are logged, once each; nothing is logged per message.
     private let logger: Logger
 
     /// `policy` nil: the one `settings` describe without keys (access control off).
@@ -97,7 +97,7 @@ package final class BrokerCore: @unchecked Sendable {
         scheduleSend()
     }
 
-    /// Registers an event stream (CONTRACT §12) whose request passed its checks: its
+    /// Registers an event stream (PROTOCOL.md §12) whose request passed its checks: its
     /// patterns are subscribed before the response headers are queued; then, as it drains,
     /// the retained messages of each, or with `Last-Event-ID` what it missed, as `since` does.
     package func attachStream(_ subscriber: Subscriber, response: ByteBuffer, patterns: [TopicPattern], resume: (epoch: String, seq: UInt64)?) {
@@ -248,7 +248,7 @@ package final class BrokerCore: @unchecked Sendable {
 
     /// A JSON-mode `auth` op whose token the connection verified (`grants`) or refused
     /// (`refusal`): a valid token replaces the old one and ends the subscriptions it no
-    /// longer covers (CONTRACT §7).
+    /// longer covers (PROTOCOL.md §7).
     package func authorize(_ subscriber: Subscriber, grants: Result<Grants, TokenError>, id: JSONValue?) {
         loop.assertInEventLoop()
         guard subscriber.isAttached else { return }
@@ -295,7 +295,7 @@ package final class BrokerCore: @unchecked Sendable {
 
     /// An outbox holds more than a loop's worth of frames: the core stops reading
     /// publishers until the loops catch up, so what it accepted is delivered and memory
-    /// stays bounded however fast publishers write (CONTRACT §6).
+    /// stays bounded however fast publishers write (PROTOCOL.md §6).
     package var isBackedUp: Bool { outboxes.contains { $0.overfull || $0.queuedBytes > Self.backedUpBytes } }
     static let backedUpBytes = 16 << 20
 
@@ -356,7 +356,7 @@ package final class BrokerCore: @unchecked Sendable {
 
     package func statsJSON() -> String { stats().json }
 
-    /// Topics holding history or a retained message (CONTRACT §5): those with history, and
+    /// Topics holding history or a retained message (PROTOCOL.md §5): those with history, and
     /// the retained ones without, found by walking the retained messages alone.
     private func topicsHeld() -> Int {
         var retainedOnly = 0

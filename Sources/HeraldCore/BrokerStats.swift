@@ -1,4 +1,4 @@
-/// The figures STATS, `/stats` and `/metrics` report (CONTRACT §5, §10), read on the core
+/// The figures STATS, `/stats` and `/metrics` report (PROTOCOL.md §5, §10), read on the core
 /// loop in one go so that the two formats agree.
 package struct BrokerStats: Sendable {
     package var webSocketConnections = 0

@@ -4,7 +4,7 @@ import Topics
 /// What the core loop hands to a connection's loop.
 package enum Delivery: Sendable {
     /// One message of a `--keep-latest` topic, alone so that a lagging connection can
-    /// replace it with a newer one of its topic (CONTRACT §11).
+    /// replace it with a newer one of its topic (PROTOCOL.md §11).
     case latest(ByteBuffer, topic: TopicName, live: LiveMessages)
     /// The 101 response: sent before anything else, and it opens the connection for reading.
     case handshake(ByteBuffer)

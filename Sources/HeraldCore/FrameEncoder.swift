@@ -43,7 +43,7 @@ package final class FrameEncoder {
     }
 
     /// A JSON reply (ok, error, gap, pong) as a text frame; for SSE only a gap is ever sent,
-    /// as `event: gap` carrying the object without its `op` (CONTRACT §12).
+    /// as `event: gap` carrying the object without its `op` (PROTOCOL.md §12).
     package func reply(_ json: ByteBuffer, as form: WireForm) -> ByteBuffer {
         guard form.mode == .sse else { return frame(json, text: true, deflateWindowBits: form.deflateWindowBits) }
         var object = json
@@ -105,7 +105,7 @@ package final class FrameEncoder {
         return made
     }
 
-    /// `{"op":"message","topic":…,"seq":…,"data":…}` per CONTRACT §4.3.
+    /// `{"op":"message","topic":…,"seq":…,"data":…}` per PROTOCOL.md §4.3.
     package func envelope(_ message: PublishedMessage, retained: Bool, withOp: Bool = true) -> ByteBuffer {
         let payload = message.payload
         var json = allocator.buffer(capacity: payload.readableBytes * 4 / 3 + message.topic.string.utf8.count + 64)

@@ -2,7 +2,7 @@ import NIOCore
 import Topics
 
 /// Live frames that arrive while a connection's replay is under way, in seq order, to be
-/// sent once it ends. A keep-latest topic's frame (CONTRACT §11) replaces the one of its
+/// sent once it ends. A keep-latest topic's frame (PROTOCOL.md §11) replaces the one of its
 /// topic still held, as the connection's backlog does, so that a replay paused by a jammed
 /// client cannot pile up a price feed's ticks; and under `drop` the other topics' frames
 /// go first.

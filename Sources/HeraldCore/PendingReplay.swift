@@ -3,7 +3,7 @@ import Topics
 
 /// What a subscription still has to send before its live messages: the history after its
 /// `since`, or the retained messages it matches, read a bounded chunk at a time as the
-/// connection drains (CONTRACT §6), and the live frames held back meanwhile so that they
+/// connection drains (PROTOCOL.md §6), and the live frames held back meanwhile so that they
 /// follow in order. It exists only while a replay is under way.
 package final class PendingReplay {
     package struct Cursor {

@@ -5,7 +5,7 @@ package struct WireForm: Hashable, Sendable {
     package enum Mode: UInt8, Sendable {
         case raw
         case json
-        /// Server-sent events (CONTRACT §12): never compressed.
+        /// Server-sent events (PROTOCOL.md §12): never compressed.
         case sse
     }
 

@@ -5,7 +5,7 @@ import NIOCore
 /// fail with EMFILE: NIO's `AcceptBackoffHandler` cannot help there, because a server
 /// channel whose accept failed keeps its read pending and the loop spins on a socket that
 /// stays readable. Likewise while `--max-handshakes` connections are in their handshake
-/// (CONTRACT §6): a silent client beyond them would otherwise hold a descriptor until its
+/// (PROTOCOL.md §6): a silent client beyond them would otherwise hold a descriptor until its
 /// handshake timed out. Held back this way, connections wait in the listen backlog, the
 /// loop rechecks ten times a second, and publishers keep the descriptors they need.
 final class AcceptGate: ChannelOutboundHandler {

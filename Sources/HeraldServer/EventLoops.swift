@@ -3,7 +3,7 @@ import NIOPosix
 
 /// The broker's threads. With more than one, the core loop (the broker's state and the
 /// Unix-socket publishers) has a thread of its own and WebSocket connections use the
-/// others, so no client's inbound work competes with publishing (CONTRACT §6). With one,
+/// others, so no client's inbound work competes with publishing (PROTOCOL.md §6). With one,
 /// everything shares it, as a small board wants.
 struct EventLoops: Sendable {
     let core: MultiThreadedEventLoopGroup

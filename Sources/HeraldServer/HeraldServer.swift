@@ -18,7 +18,7 @@ import Musl
 
 /// A running broker, embeddable in another Swift program: `start` binds both listeners and
 /// returns once they accept connections; `reload` applies what SIGHUP may change;
-/// `shutdown` is the graceful stop of CONTRACT §1.
+/// `shutdown` is the graceful stop of PROTOCOL.md §1.
 public final class HeraldServer: Sendable {
     public struct StartError: Error, CustomStringConvertible {
         public let description: String
@@ -47,7 +47,7 @@ public final class HeraldServer: Sendable {
         self.port = webSocketChannel.localAddress?.port ?? settings.listenPort
     }
 
-    /// CONTRACT §1: the line a supervisor or test waits for.
+    /// PROTOCOL.md §1: the line a supervisor or test waits for.
     public var readyLine: String {
         let host = settings.listenHost.contains(":") ? "[\(settings.listenHost)]" : settings.listenHost
         let scheme = settings.tlsCert == nil ? "ws" : "wss"
@@ -138,10 +138,10 @@ public final class HeraldServer: Sendable {
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler()) }
             }
-            // Replies a publisher has not read count against its budget (CONTRACT §6).
+            // Replies a publisher has not read count against its budget (PROTOCOL.md §6).
             .childChannelOption(.writeBufferWaterMark, value: .init(low: max(settings.maxPendingBytes / 2, 1), high: max(settings.maxPendingBytes, 2)))
             .childChannelInitializer { channel in
-                // Both kinds of publisher count in STATS `publishers` (CONTRACT §9).
+                // Both kinds of publisher count in STATS `publishers` (PROTOCOL.md §9).
                 core.publishers += 1
                 channel.closeFuture.whenComplete { _ in core.publishers -= 1 }
                 return channel.eventLoop.makeCompletedFuture {
@@ -193,7 +193,7 @@ public final class HeraldServer: Sendable {
             }
     }
 
-    /// SIGHUP (CONTRACT §10): applies what may change without dropping a connection and
+    /// SIGHUP (PROTOCOL.md §10): applies what may change without dropping a connection and
     /// logs by name each changed setting that needs a restart.
     /// - Throws: `StartError` when a file it names cannot be read or parsed; then nothing changes.
     public func reload(_ reloaded: Settings) throws {
@@ -224,7 +224,7 @@ public final class HeraldServer: Sendable {
         ])
     }
 
-    /// CONTRACT §1, in order and within `--shutdown-grace` however busy the broker is:
+    /// PROTOCOL.md §1, in order and within `--shutdown-grace` however busy the broker is:
     /// publishers are refused from now on, listeners stop accepting, each subscriber gets what
     /// was accepted before and then close 1001; connections still open at the deadline are
     /// dropped, and the loops stop, connections' first, so that nothing is scheduled on a

@@ -1,7 +1,7 @@
 import CMallocTuning
 import NIOCore
 
-/// Gives freed heap back to the kernel after a spike (CONTRACT §6: memory bounded whatever
+/// Gives freed heap back to the kernel after a spike (PROTOCOL.md §6: memory bounded whatever
 /// clients do, and not kept after they stop). glibc returns only the top of its heap on its
 /// own; what a spike frees in the middle (retained messages cleared, a flood of connections
 /// gone) stays resident until `malloc_trim(0)`. It runs on the core loop every

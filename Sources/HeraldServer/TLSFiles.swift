@@ -1,7 +1,7 @@
 import HeraldSettings
 import NIOSSL
 
-/// The listener's TLS (CONTRACT §8): a context built from the PEM files, TLS 1.2 and 1.3
+/// The listener's TLS (PROTOCOL.md §8): a context built from the PEM files, TLS 1.2 and 1.3
 /// only. Files are read through `FileContents` so that an error names the file.
 enum TLSFiles {
     /// nil when the settings ask for no TLS.

@@ -1,6 +1,6 @@
 import TOML
 
-/// `--config FILE` (CONTRACT §10): TOML whose keys are the long option names, with dashes
+/// `--config FILE` (PROTOCOL.md §10): TOML whose keys are the long option names, with dashes
 /// or underscores. Errors name the file as given and the key as written in it, since
 /// that is what the user will search the file for.
 enum ConfigFile {

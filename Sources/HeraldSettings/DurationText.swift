@@ -1,4 +1,4 @@
-/// Durations as CONTRACT §1 writes them: seconds as a bare number (`30`, `0.5`) or numbers
+/// Durations as PROTOCOL.md §1 writes them: seconds as a bare number (`30`, `0.5`) or numbers
 /// with units (`250ms`, `30s`, `15m`, `1h`). Like Go's `time.ParseDuration`, units may be
 /// combined (`1h30m`, `1m30s`), but only from the largest down and each once, so that a
 /// typo such as `30s1h` is refused rather than read as 3630 seconds.

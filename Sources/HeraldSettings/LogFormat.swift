@@ -1,4 +1,4 @@
-/// How log records are written to standard error (`--log-format`, CONTRACT §10).
+/// How log records are written to standard error (`--log-format`, PROTOCOL.md §10).
 public enum LogFormat: String, Sendable, CaseIterable {
     /// One human-readable line per record.
     case text

@@ -7,7 +7,7 @@ import Glibc
 import Musl
 #endif
 
-/// Every setting of `herald serve`, with the defaults of CONTRACT §1, §6 and §10.
+/// Every setting of `herald serve`, with the defaults of PROTOCOL.md §1, §6 and §10.
 ///
 /// Which option, config key, help line and reload rule belongs to each field is declared
 /// once, in `SettingDeclaration.all`; this struct only holds the values.
@@ -21,10 +21,10 @@ public struct Settings: Sendable, Equatable {
     public var maxHistoryBytes = 64 << 20
     public var historyTTLSeconds = 3600.0
     public var maxRetainedBytes = 64 << 20
-    /// Patterns whose topics a lagging subscriber conflates to the newest message (CONTRACT §11).
+    /// Patterns whose topics a lagging subscriber conflates to the newest message (PROTOCOL.md §11).
     public var keepLatest: [TopicPattern] = []
     public var metrics = false
-    /// The backplane's Redis (CONTRACT §13); nil runs one broker on its own.
+    /// The backplane's Redis (PROTOCOL.md §13); nil runs one broker on its own.
     public var redis: String?
     public var redisPrefix = "herald"
     public var compression = true
@@ -46,7 +46,7 @@ public struct Settings: Sendable, Equatable {
     public var maxLineBytes = 1024
     public var allowClientPublish: [TopicPattern] = []
     public var shutdownGraceSeconds = 5.0
-    /// HS256 keys, one per line (CONTRACT §7); nil leaves access control off.
+    /// HS256 keys, one per line (PROTOCOL.md §7); nil leaves access control off.
     public var authSecretFile: String?
     public var allowAnonymous: [TopicPattern] = []
     /// `scheme://host[:port]` entries, checked by HeraldAuth's `OriginAllowList`.

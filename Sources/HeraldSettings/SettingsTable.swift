@@ -3,7 +3,7 @@ import Logging
 extension SettingDeclaration {
     /// Every setting of `herald serve`, in the order the help lists them. Adding a setting
     /// is a field on `Settings` and one line here; `reloadable` settings are the ones the
-    /// server applies on SIGHUP (CONTRACT §10), the others it logs as needing a restart.
+    /// server applies on SIGHUP (PROTOCOL.md §10), the others it logs as needing a restart.
     static let all: [SettingDeclaration] = [
         .option("listen", \.listenAddress, .listenAddress,
                 help: "Where WebSocket subscribers connect; port 0 picks a free one."),
@@ -52,7 +52,7 @@ extension SettingDeclaration {
         .list("allow-client-publish", \.allowClientPublish, .topicPattern, reloadable: true,
               help: "A pattern WebSocket clients may publish to; repeatable."),
         .option("auth-secret-file", \.authSecretFile, .optionalPath, reloadable: true, defaultNote: "none: access control off",
-                help: "HS256 keys, one per line; turns token access control on (CONTRACT §7)."),
+                help: "HS256 keys, one per line; turns token access control on (PROTOCOL.md §7)."),
         .list("allow-anonymous", \.allowAnonymous, .topicPattern, reloadable: true,
               help: "A pattern connections without a token may subscribe to; repeatable."),
         .list("allowed-origin", \.allowedOrigin, .text, reloadable: true,

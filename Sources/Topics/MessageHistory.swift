@@ -1,7 +1,7 @@
 import HeapModule
 
-/// Recent messages per topic, for subscribers that resume with `since` (CONTRACT §3, §4.3),
-/// bounded three ways (CONTRACT §6): `capacityPerTopic` messages per topic, `maxBytes` of
+/// Recent messages per topic, for subscribers that resume with `since` (PROTOCOL.md §3, §4.3),
+/// bounded three ways (PROTOCOL.md §6): `capacityPerTopic` messages per topic, `maxBytes` of
 /// payload across all topics (the oldest go first, whatever their topic), and `ttl`
 /// without a publish, after which a topic's messages go and the topic is forgotten.
 ///

@@ -1,10 +1,10 @@
-/// The last retained message of each topic (CONTRACT §3), by topic and in seq order, so
+/// The last retained message of each topic (PROTOCOL.md §3), by topic and in seq order, so
 /// that a new subscription reads them a bounded chunk at a time, oldest first.
 public struct RetainedMessages<Message: StoredMessage> {
     private var tree = TopicTree<Message>()
     private var log = SeqLog<Message>()
 
-    /// Payload bytes past which a topic holding none may not start holding one (CONTRACT §6).
+    /// Payload bytes past which a topic holding none may not start holding one (PROTOCOL.md §6).
     public let maxBytes: Int
     public private(set) var payloadBytes = 0
 

@@ -1,6 +1,6 @@
 /// Messages in seq order with O(1) appends, removals from anywhere by seq, and reads that
 /// resume from a seq: what lets a resume or a new subscription's retained messages be read
-/// a bounded chunk at a time instead of all at once (CONTRACT §6).
+/// a bounded chunk at a time instead of all at once (PROTOCOL.md §6).
 ///
 /// A removed entry leaves a hole; holes at the front are dropped at once and the rest when
 /// they outnumber the live entries, so the log costs O(1) amortised per operation and never

@@ -2,7 +2,7 @@
 /// message type (payload, encodings) stays opaque to this module.
 public protocol StoredMessage {
     var topic: TopicName { get }
-    /// The broker-wide sequence number, 1, 2, 3 … in acceptance order (CONTRACT §3).
+    /// The broker-wide sequence number, 1, 2, 3 … in acceptance order (PROTOCOL.md §3).
     var seq: UInt64 { get }
     /// A retain publish with an empty payload clears the topic's retained message.
     var payloadIsEmpty: Bool { get }

@@ -1,4 +1,4 @@
-/// A topic a message is published to, e.g. `prices.AAPL` (CONTRACT §2). Never a pattern.
+/// A topic a message is published to, e.g. `prices.AAPL` (PROTOCOL.md §2). Never a pattern.
 public struct TopicName: Hashable, Sendable, CustomStringConvertible {
     public let string: String
 

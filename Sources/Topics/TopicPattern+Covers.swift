@@ -1,5 +1,5 @@
 extension TopicPattern {
-    /// Whether every topic name that `other` matches, this pattern matches too (CONTRACT §7:
+    /// Whether every topic name that `other` matches, this pattern matches too (PROTOCOL.md §7:
     /// a granted pattern covers a requested one). `prices.>` covers `prices.AAPL`,
     /// `prices.*` and `prices.us.>`; `prices.*` covers `prices.AAPL` but not `prices.>`.
     ///

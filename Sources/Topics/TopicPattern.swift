@@ -1,5 +1,5 @@
 /// What a subscription asks for: a topic name whose segments may be `*` (exactly one
-/// segment) or, last, `>` (one or more segments). CONTRACT §2.
+/// segment) or, last, `>` (one or more segments). PROTOCOL.md §2.
 public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
     public enum Segment: Hashable, Sendable {
         case literal(String)

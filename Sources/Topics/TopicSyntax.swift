@@ -1,4 +1,4 @@
-/// The shared rules of CONTRACT §2 for names and patterns.
+/// The shared rules of PROTOCOL.md §2 for names and patterns.
 enum TopicSyntax {
     static let maxBytes = 255
     static let maxSegments = 16

@@ -1,7 +1,7 @@
 import HeraldSettings
 import Testing
 
-/// Durations (CONTRACT §1) through `--idle-timeout`, whose seconds are stored as given.
+/// Durations (PROTOCOL.md §1) through `--idle-timeout`, whose seconds are stored as given.
 /// Units may be combined from the largest down, as Go's durations are (`2h30m`, `1m30s`);
 /// the same unit twice or a smaller one first is refused, as a likely typo.
 @Suite struct DurationTests {

@@ -4,7 +4,7 @@ import Testing
 import Foundation
 
 @Suite struct ReloadAndHelpTests {
-    /// The names of CONTRACT §1, §6 and §10 that exist today; a setting added to the table
+    /// The names of PROTOCOL.md §1, §6 and §10 that exist today; a setting added to the table
     /// must be added here too, which keeps the table from growing by accident.
     static let expectedNames = [
         "listen", "socket", "threads", "history", "max-history-bytes", "history-ttl", "max-retained-bytes", "keep-latest", "compression", "compression-threshold", "deflate-window-bits",

@@ -6,7 +6,7 @@ import NIOEmbedded
 import Testing
 import Topics
 
-/// The core's side of CONTRACT §6 (retained cap), §11 (keep-latest deliveries) and §12
+/// The core's side of PROTOCOL.md §6 (retained cap), §11 (keep-latest deliveries) and §12
 /// (event streams), with recording connections on an embedded loop.
 @Suite struct BrokerCoreStreamTests {
     let loop = EmbeddedEventLoop()

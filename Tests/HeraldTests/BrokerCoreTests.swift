@@ -266,7 +266,7 @@ import Topics
 }
 
 /// Replays go out a bounded chunk per turn, pulled by the connection; live messages wait
-/// behind them within the connection's budget (CONTRACT §6).
+/// behind them within the connection's budget (PROTOCOL.md §6).
 @Suite struct BrokerCoreReplayTests {
     let loop = EmbeddedEventLoop()
     let core: BrokerCore

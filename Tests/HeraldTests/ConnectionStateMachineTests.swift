@@ -157,7 +157,7 @@ import Topics
     }
 }
 
-/// CONTRACT §11 in the backlog: one pending message per keep-latest topic, in seq order.
+/// PROTOCOL.md §11 in the backlog: one pending message per keep-latest topic, in seq order.
 @Suite struct KeepLatestBacklogTests {
     @Test func aNewerMessageReplacesThePendingOneOfItsTopic() throws {
         var state = ConnectionStateMachine(maxMessageBytes: 1000, compressed: false, backlogLimit: 1000, policy: .disconnect, now: .now())

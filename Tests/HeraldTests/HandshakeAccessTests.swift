@@ -6,7 +6,7 @@ import NIOHTTP1
 import Testing
 import Topics
 
-/// CONTRACT §7's handshake checks and their order, on requests alone.
+/// PROTOCOL.md §7's handshake checks and their order, on requests alone.
 @Suite struct HandshakeAccessTests {
     let keys = try! AuthKeys(parsing: "k1-0123456789abcdef0123456789abcdef\nk2-0123456789abcdef0123456789abcdef\n")
     let now = 1_800_000_000.0

@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 import Testing
 
-/// CONTRACT §9 and §12, decided on requests alone: which protocol a Unix-socket connection
+/// PROTOCOL.md §9 and §12, decided on requests alone: which protocol a Unix-socket connection
 /// speaks, the HTTP routes and their refusals, the body limit, and `Last-Event-ID`.
 @Suite struct PublishingEndpointTests {
     func sniff(_ text: String) -> PublisherProtocolSniffer.Speech? { PublisherProtocolSniffer.sniff(ByteBuffer(string: text)) }

@@ -1,7 +1,7 @@
 import Testing
 @testable import Topics
 
-/// CONTRACT §6: history bounded by bytes across topics (oldest first) and by a TTL per
+/// PROTOCOL.md §6: history bounded by bytes across topics (oldest first) and by a TTL per
 /// quiet topic; retained messages capped for new topics only.
 @Suite struct MemoryBoundsTests {
     func heldSeqs(_ history: MessageHistory<Note>) -> [UInt64] {

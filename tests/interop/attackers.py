@@ -1,4 +1,4 @@
-"""Hostile clients and measuring tools for test_hostile.py (CONTRACT §1, §5, §6).
+"""Hostile clients and measuring tools for test_hostile.py (PROTOCOL.md §1, §5, §6).
 
 Everything here is bounded in time: threads stop on an event or a deadline and are joined
 by the context managers that start them, and sockets have timeouts.

@@ -1,4 +1,4 @@
-"""CONTRACT §7: access control over real sockets. HS256 tokens by query and header, the
+"""PROTOCOL.md §7: access control over real sockets. HS256 tokens by query and header, the
 handshake order (§4 then origin 403, token 401, pattern 403), grants, anonymous access,
 forged tokens, key rotation on SIGHUP, expiry (4001) and refresh, the Origin allow-list,
 auth_failures, the logs, and `herald token`."""
@@ -682,7 +682,7 @@ def test_each_handshake_and_auth_refusal_logged_once_with_a_reason_never_the_tok
 
 
 def test_forbidden_json_ops_are_logged_once_naming_the_holder(tmp_path, broker):
-    """CONTRACT §7: every refusal of the section is logged once with its reason; `sub` is the
+    """PROTOCOL.md §7: every refusal of the section is logged once with its reason; `sub` is the
     holder's name in logs."""
     key = tokens.new_key()
     b = broker("--auth-secret-file", keyfile(tmp_path, key), "--allow-anonymous", "public.>",

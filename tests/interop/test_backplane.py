@@ -1,4 +1,4 @@
-"""CONTRACT §13: several brokers sharing a Redis backplane (with §3, §4.3, §5 and §12 for
+"""PROTOCOL.md §13: several brokers sharing a Redis backplane (with §3, §4.3, §5 and §12 for
 seq/epoch/since/gap, STATS and SSE). Every test starts its own redis-server instances on free
 loopback ports (no persistence) and its own brokers with `--redis URL`."""
 import json
@@ -655,7 +655,7 @@ def test_redis_down_refuses_keeps_connections_then_new_epoch(redis, broker):
 
 def test_trimmed_log_position_gets_the_same_treatment(redis, broker):
     """A broker whose next log entry was trimmed away: JSON clients get the null gap,
-    raw-mode clients are closed with 1012 (CONTRACT §13, 'where Redis no longer holds them')."""
+    raw-mode clients are closed with 1012 (PROTOCOL.md §13, 'where Redis no longer holds them')."""
     r = redis()
     a, b = start_brokers(broker, r.url, 2)
     json_b = JsonClient(b.port, timeout=30)

@@ -1,4 +1,4 @@
-"""A publisher's binary mark is kept end to end (CONTRACT 4.2, 4.3, 5), even for bytes that
+"""A publisher's binary mark is kept end to end (PROTOCOL.md §4.2, 4.3, 5), even for bytes that
 happen to be valid UTF-8."""
 import base64
 import json

@@ -1,4 +1,4 @@
-"""CONTRACT §7 and §8 in a real browser: headless Debian chromium subscribes over wss:// with
+"""PROTOCOL.md §7 and §8 in a real browser: headless Debian chromium subscribes over wss:// with
 `?token=` (browsers cannot set an Authorization header on a WebSocket), receives a retained
 and a live message, and is refused a pattern its token does not cover. The page reports what
 it saw by publishing to browser.report, as in test_browser.py."""

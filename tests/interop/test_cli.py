@@ -1,4 +1,4 @@
-"""CONTRACT §1: the herald command line."""
+"""PROTOCOL.md §1: the herald command line."""
 import json
 import os
 import signal

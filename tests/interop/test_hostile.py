@@ -1,4 +1,4 @@
-"""Hostile clients and publishers against a real broker (CONTRACT §1 shutdown, §5, §6: "No
+"""Hostile clients and publishers against a real broker (PROTOCOL.md §1 shutdown, §5, §6: "No
 single connection can exhaust the broker or stall it for others"; issue 9).
 
 Each test attacks the broker as a misbehaving client would and asserts a bound with a wide
@@ -122,7 +122,7 @@ def test_json_request_flood_keeps_memory_and_publishers_bounded(broker):
 
 
 def test_one_byte_frames_do_not_starve_deliveries(broker):
-    """CONTRACT §6: 50 clients each sending a 1 MiB request as 1-byte frames get a bounded
+    """PROTOCOL.md §6: 50 clients each sending a 1 MiB request as 1-byte frames get a bounded
     share of their loop per turn, so an unrelated subscriber's deliveries stay prompt
     (before the bound: p99 1.1-1.45 s; BENCHMARKS.md has the figures, bench/frame_flood.py
     measures them). The bound here is loose, for a shared machine."""
@@ -463,7 +463,7 @@ def open_descriptors(b):
 
 
 def test_connections_beyond_max_handshakes_hold_no_descriptor(broker):
-    """CONTRACT §6: at most --max-handshakes connections are in their handshake at once.
+    """PROTOCOL.md §6: at most --max-handshakes connections are in their handshake at once.
     Silent sockets beyond them wait in the listen backlog, not in the broker's descriptor
     table, and a real client that came while the slots were full gets in once they go."""
     b = broker("--max-handshakes", "50")

@@ -1,4 +1,4 @@
-"""CONTRACT §4's HTTP table, checked over raw TCP in the order the contract gives."""
+"""PROTOCOL.md §4's HTTP table, checked over raw TCP in the order the contract gives."""
 import base64
 import os
 import socket
@@ -110,7 +110,7 @@ def test_malformed_http_gets_400(broker):
 
 
 def test_connections_beyond_the_limit_get_503_and_healthz_still_answers(broker):
-    """CONTRACT 6: --max-connections counts WebSocket connections; /healthz answers 200
+    """PROTOCOL.md §6: --max-connections counts WebSocket connections; /healthz answers 200
     even when the broker is full."""
     b = broker("--max-connections", "2")
     held = [RawWebSocket(b.port, "/topics/t") for _ in range(2)]

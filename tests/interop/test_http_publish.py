@@ -1,4 +1,4 @@
-"""CONTRACT §9: HTTP publishing. HTTP/1.1 on the publishers' Unix socket beside the line
+"""PROTOCOL.md §9: HTTP publishing. HTTP/1.1 on the publishers' Unix socket beside the line
 protocol of §5 (told apart by the first bytes), with keep-alive, pipelining, chunked and
 slow bodies, every row of the §9 table, by curl and by a raw socket; and `POST
 /publish/{topic}` on the WebSocket listener for bearers of a token with a `publish` claim."""

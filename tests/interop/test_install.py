@@ -1,4 +1,4 @@
-"""`make install` and `make deb` (CONTRACT §10, Install): a herald that runs without the
+"""`make install` and `make deb` (PROTOCOL.md §10, Install): a herald that runs without the
 Swift toolchain, its systemd unit and its config file.
 
 The config tests at the top run with every test run. The rest build herald statically in
@@ -118,7 +118,7 @@ def test_unit_file():
                  "NoNewPrivileges=yes", "RuntimeDirectory=herald", "Environment=HERALD_SOCKET=/run/herald/herald.sock",
                  "WantedBy=multi-user.target"):
         assert re.search(rf"^{re.escape(line)}$", text, re.MULTILINE), line
-    grace = 5  # CONTRACT §1
+    grace = 5  # PROTOCOL.md §1
     stop_timeout = int(re.search(r"^TimeoutStopSec=(\d+)s?$", text, re.MULTILINE).group(1))
     assert stop_timeout > grace
 

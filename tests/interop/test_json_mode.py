@@ -1,4 +1,4 @@
-"""CONTRACT §4.3: JSON mode on /ws."""
+"""PROTOCOL.md §4.3: JSON mode on /ws."""
 import base64
 import json
 

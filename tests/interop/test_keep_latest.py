@@ -1,4 +1,4 @@
-"""CONTRACT §11: --keep-latest for price feeds. A subscriber whose socket is jammed (a tiny
+"""PROTOCOL.md §11: --keep-latest for price feeds. A subscriber whose socket is jammed (a tiny
 receive window, never read) while ticks for 20 symbols pour in keeps only the newest pending
 tick of each symbol: once it reads again it gets everything in seq order, the newest tick of
 every symbol, and the connection is still open; STATS counts `conflated`, not `dropped`.

@@ -1,4 +1,4 @@
-"""Fan-out, slow consumers, churn and shutdown under load (CONTRACT §1, §6)."""
+"""Fan-out, slow consumers, churn and shutdown under load (PROTOCOL.md §1, §6)."""
 import asyncio
 import os
 import signal

@@ -1,4 +1,4 @@
-"""CONTRACT §6, the broker's memory bounds: --max-history-bytes (oldest first, across topics),
+"""PROTOCOL.md §6, the broker's memory bounds: --max-history-bytes (oldest first, across topics),
 --history-ttl, --max-retained-bytes (-ERR retained_full, HTTP 507), STATS history_bytes and
 retained_bytes, the gaps a `since` gets for what was dropped (named, or with "topic":null
 where the broker forgot the topic), and one heavy run: ~200 MiB to 50,000 topics with the

@@ -1,4 +1,4 @@
-"""CONTRACT §10 Metrics: `GET /metrics` in the Prometheus text format (checked by a strict
+"""PROTOCOL.md §10 Metrics: `GET /metrics` in the Prometheus text format (checked by a strict
 parser written here), on the Unix socket always and on the WebSocket listener with
 `--metrics`; every metric §10 names, with its type, agreeing with STATS after a known load."""
 import base64

@@ -1,4 +1,4 @@
-"""CONTRACT 10: the TOML config file, flags over it, SIGHUP reload, and the logs."""
+"""PROTOCOL.md §10: the TOML config file, flags over it, SIGHUP reload, and the logs."""
 import json
 import signal
 import subprocess

@@ -1,5 +1,5 @@
 """RFC 6455 and RFC 7692 as a server, against frames no polite client sends
-(CONTRACT §4.1): each violation gets its exact close code and hurts nobody else."""
+(PROTOCOL.md §4.1): each violation gets its exact close code and hurts nobody else."""
 import os
 import struct
 import zlib

@@ -1,4 +1,4 @@
-"""CONTRACT §4.2: raw mode on /topics/{pattern}."""
+"""PROTOCOL.md §4.2: raw mode on /topics/{pattern}."""
 import asyncio
 import os
 
@@ -68,7 +68,7 @@ def test_client_publish_allowed_echoes_to_sender(broker):
     assert other.recv_data() == (0x1, b"hello room")
     sender.send_frame(0x2, b"\xff\x01")
     assert other.recv_data() == (0x2, b"\xff\x01")
-    # A binary message stays binary even when its bytes are valid UTF-8 (CONTRACT 4.2).
+    # A binary message stays binary even when its bytes are valid UTF-8 (PROTOCOL.md §4.2).
     sender.send_frame(0x2, b"\x00\x01")
     assert other.recv_data() == (0x2, b"\x00\x01")
     sender.send_text("text again")

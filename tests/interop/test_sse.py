@@ -1,4 +1,4 @@
-"""CONTRACT §12: server-sent events on /sse/{pattern} and /sse?topic=…, read with a raw-socket
+"""PROTOCOL.md §12: server-sent events on /sse/{pattern} and /sse?topic=…, read with a raw-socket
 client that parses the event stream itself (chunked or not), plus a real EventSource in
 headless chromium that reconnects with Last-Event-ID. The SSE helpers here are shared with
 test_keep_latest.py."""

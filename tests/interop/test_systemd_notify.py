@@ -1,4 +1,4 @@
-"""systemd's readiness protocol (CONTRACT §10, Install): with `Type=notify` the broker sends
+"""systemd's readiness protocol (PROTOCOL.md §10, Install): with `Type=notify` the broker sends
 `READY=1` to the datagram socket named by $NOTIFY_SOCKET once both listeners accept, and
 `STOPPING=1` when it begins to shut down."""
 import os

@@ -1,4 +1,4 @@
-"""CONTRACT §8: TLS on the WebSocket listener. Certificates are made by the `openssl`
+"""PROTOCOL.md §8: TLS on the WebSocket listener. Certificates are made by the `openssl`
 command in each test's directory; real clients (websockets, Python's ssl, `herald
 subscribe`) trust the test CA and nothing else."""
 import base64

@@ -1,4 +1,4 @@
-"""CONTRACT §5: the publishers' line protocol on the Unix socket."""
+"""PROTOCOL.md §5: the publishers' line protocol on the Unix socket."""
 import os
 import socket
 import stat

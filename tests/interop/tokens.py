@@ -1,4 +1,4 @@
-"""HS256 JWTs for the access-control tests (CONTRACT §7), made with the standard library only,
+"""HS256 JWTs for the access-control tests (PROTOCOL.md §7), made with the standard library only,
 plus the forged variants a broker must refuse."""
 import base64
 import hashlib
@@ -70,7 +70,7 @@ SEGMENT = re.compile(r"[A-Za-z0-9_\-:@~]+")
 
 
 def valid_pattern(text):
-    """CONTRACT §2: 1 to 255 bytes, at most 16 non-empty segments, `*` anywhere, `>` last only."""
+    """PROTOCOL.md §2: 1 to 255 bytes, at most 16 non-empty segments, `*` anywhere, `>` last only."""
     if not isinstance(text, str) or not 1 <= len(text.encode()) <= 255:
         return False
     segments = text.split(".")
@@ -82,7 +82,7 @@ def valid_pattern(text):
 
 def verify(token, keys, now=None, max_bytes=8192):
     """The claims of `token` if one of `keys` made its HS256 signature, its claims have the
-    types CONTRACT §7 gives them and it is in date; raises ValueError otherwise. The
+    types PROTOCOL.md §7 gives them and it is in date; raises ValueError otherwise. The
     reference the tests hold `herald token` (and the forged variants) to."""
     if len(token) > max_bytes:
         raise ValueError("too long")

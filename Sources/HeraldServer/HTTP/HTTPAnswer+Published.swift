@@ -2,7 +2,7 @@ import HeraldCore
 import HeraldWire
 
 extension HTTPAnswer {
-    /// CONTRACT §9: `{"seq":N,"deliveries":M}`, or the refusal with its status (507 for
+    /// PROTOCOL.md §9: `{"seq":N,"deliveries":M}`, or the refusal with its status (507 for
     /// `retained_full`, 503 for `shutting_down` and `unavailable`).
     static func published(_ outcome: Result<BrokerCore.PublishResult, BrokerCore.PublishRefusal>) -> HTTPAnswer {
         switch outcome {

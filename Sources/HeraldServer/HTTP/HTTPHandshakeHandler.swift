@@ -9,7 +9,7 @@ import NIOWebSocket
 import Topics
 
 /// Answers the HTTP request of a new connection: health checks, refusals with the status
-/// of CONTRACT §4, and the WebSocket upgrade, after which it replaces itself and the HTTP
+/// of PROTOCOL.md §4, and the WebSocket upgrade, after which it replaces itself and the HTTP
 /// decoder with the WebSocket pipeline.
 final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -101,7 +101,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
 
     // MARK: Server-sent events
 
-    /// CONTRACT §12: the limits and access checks of a WebSocket handshake, then the
+    /// PROTOCOL.md §12: the limits and access checks of a WebSocket handshake, then the
     /// stream's headers and, as it drains, retained messages or what `Last-Event-ID` missed.
     private func startEventStream(_ head: HTTPRequestHead, patterns: [TopicPattern], context: ChannelHandlerContext) {
         guard listener.openSubscribers < listener.connectionLimit else {
@@ -185,7 +185,7 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
         }
     }
 
-    /// CONTRACT §9: only with access control on, for a token whose `publish` claim allows
+    /// PROTOCOL.md §9: only with access control on, for a token whose `publish` claim allows
     /// the topic; the origin check of §7 applies first, as for a handshake.
     private func startPublish(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let policy = listener.core.policy.current

@@ -1,7 +1,7 @@
 import HeraldCore
 import NIOCore
 
-/// `GET /metrics` (CONTRACT §10): the STATS figures as Prometheus metrics, read in the same
+/// `GET /metrics` (PROTOCOL.md §10): the STATS figures as Prometheus metrics, read in the same
 /// pass on the core loop so that the two agree, the delivery-time histogram merged from the
 /// loops' plain counters (a delivery costs no lock or atomic: `DeliveryHistogram`), and the
 /// process's own figures from /proc. Every family has its help line, in a fixed order.

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// CONTRACT §6 for HTTP on the Unix socket: a request left incomplete (its head included,
+/// PROTOCOL.md §6 for HTTP on the Unix socket: a request left incomplete (its head included,
 /// which the HTTP decoder holds without a word) for `--handshake-timeout` closes the
 /// connection, while one idle between requests stays. It sits before the decoder: bytes
 /// arm the timer, the end of a request disarms it.

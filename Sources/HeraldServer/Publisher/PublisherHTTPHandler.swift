@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 import Topics
 
-/// HTTP/1.1 on the Unix socket (CONTRACT §9): `POST /publish/{topic}`, `GET /stats`,
+/// HTTP/1.1 on the Unix socket (PROTOCOL.md §9): `POST /publish/{topic}`, `GET /stats`,
 /// `/healthz` and `/metrics`, with keep-alive and pipelining (NIO's pipelining handler keeps
 /// the answers in order). It runs on the core loop beside the line protocol, with the same
 /// budget: it is not read from while its answers are unread or the core is backed up.

@@ -6,7 +6,7 @@ import NIOCore
 /// broker's state without a hop; replies are written as commands are parsed and flushed
 /// once per read, so pipelined commands cost one write.
 ///
-/// CONTRACT §6: a publisher whose unread replies pass `--max-pending-bytes` (the channel's
+/// PROTOCOL.md §6: a publisher whose unread replies pass `--max-pending-bytes` (the channel's
 /// high water mark) is not read from until it drains, and a command left incomplete for
 /// `--handshake-timeout` closes the connection; one idle between commands stays.
 final class PublisherHandler: PublisherReadGate {
@@ -67,7 +67,7 @@ final class PublisherHandler: PublisherReadGate {
     }
 
     /// Commands handled per turn of the loop before yielding to other connections: one
-    /// read can hold thousands of pipelined commands (CONTRACT §6, no connection stalls
+    /// read can hold thousands of pipelined commands (PROTOCOL.md §6, no connection stalls
     /// publishing for others).
     static let commandsPerTurn = 128
 

@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 
 /// The first handler of a Unix-socket connection: it reads the first word and installs the
-/// line protocol or HTTP/1.1 behind itself (CONTRACT §9), then leaves, handing on what it read.
+/// line protocol or HTTP/1.1 behind itself (PROTOCOL.md §9), then leaves, handing on what it read.
 final class PublisherProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -17,7 +17,7 @@ final class PublisherProtocolSniffer: ChannelInboundHandler, RemovableChannelHan
     private let metrics: MetricsEndpoint
     private var buffered: ByteBuffer?
     /// Runs while a first word is incomplete: a connection that sent nothing is idle and
-    /// stays, one that sent half a word is an incomplete command (CONTRACT §6).
+    /// stays, one that sent half a word is an incomplete command (PROTOCOL.md §6).
     private var undecidedTimer: Scheduled<Void>?
 
     init(core: BrokerCore, metrics: MetricsEndpoint) {

@@ -2,7 +2,7 @@ import HeraldCore
 import NIOCore
 
 /// When a publisher connection, of either protocol, is read from: only while its replies
-/// can be written and the core keeps up (CONTRACT §6), and while the handler has room
+/// can be written and the core keeps up (PROTOCOL.md §6), and while the handler has room
 /// for more (`hasRoomForCommands`). A read NIO asks for otherwise waits in `readHeld`.
 /// A conforming channel handler gets its `read` and `channelWritabilityChanged` here.
 protocol PublisherReadGate: ChannelDuplexHandler {

@@ -4,7 +4,7 @@ import HeraldWire
 import Logging
 import NIOCore
 
-/// One server-sent-event stream after its request passed (CONTRACT §12). The outbound rules
+/// One server-sent-event stream after its request passed (PROTOCOL.md §12). The outbound rules
 /// are the WebSocket connection's (`ConnectionStateMachine`: backlog, budget, slow-consumer
 /// policy, replay pacing), so streams get the same limits; the client never sends, so there
 /// is no idle timeout, and a `: ping` comment goes out every `--ping-interval`.

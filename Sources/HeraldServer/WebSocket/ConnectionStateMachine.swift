@@ -53,7 +53,7 @@ package struct ConnectionStateMachine {
         case none
         case ping
         case idleClose
-        /// The connection's token expired: close with 4001 (CONTRACT §7).
+        /// The connection's token expired: close with 4001 (PROTOCOL.md §7).
         case tokenExpired
     }
 
@@ -75,7 +75,7 @@ package struct ConnectionStateMachine {
     /// the core sends waits in the backlog, and goes out a generation at a time, the next
     /// only once the last is written to the socket. Frames handed to NIO can no longer be
     /// dropped or replaced, so this keeps a lagging connection's pending messages where the
-    /// slow-consumer policy and keep-latest can still act on them (CONTRACT §6, §11).
+    /// slow-consumer policy and keep-latest can still act on them (PROTOCOL.md §6, §11).
     package private(set) var lagging = false
     private var generationInFlight = false
     private var lastInbound: NIODeadline
@@ -114,7 +114,7 @@ package struct ConnectionStateMachine {
         return enforceBacklogLimit()
     }
 
-    /// A message of a `--keep-latest` topic (CONTRACT §11): written at once when the
+    /// A message of a `--keep-latest` topic (PROTOCOL.md §11): written at once when the
     /// connection keeps up; otherwise it replaces the one of its topic still waiting, if
     /// any (`conflated` 1).
     package mutating func latestQueued(_ frame: ByteBuffer, topic: TopicName) -> (action: OutboundAction, conflated: Int) {

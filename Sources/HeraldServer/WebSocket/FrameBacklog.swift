@@ -6,7 +6,7 @@ import Topics
 /// Frames a connection could not take yet, with the totals the slow-consumer policy reads.
 /// Each entry is a batch of `messages` frames, so drops are counted in messages.
 ///
-/// A keep-latest message (CONTRACT §11) is an entry of its own, filed under its topic: a
+/// A keep-latest message (PROTOCOL.md §11) is an entry of its own, filed under its topic: a
 /// newer one of the same topic empties the older entry in place and goes to the end, so the
 /// backlog holds at most one per topic and stays in seq order. The map that finds them
 /// exists only while such an entry is queued.

@@ -160,7 +160,7 @@ extension OutboundConnection {
         }
     }
 
-    /// `bytes_out` counts bytes written to the socket (CONTRACT §5), but a write only hands
+    /// `bytes_out` counts bytes written to the socket (PROTOCOL.md §5), but a write only hands
     /// them to NIO, which keeps what the kernel does not take. Reading NIO's buffered count
     /// on every flush would cost the fan-out path a dynamic option lookup per connection,
     /// so it is read at the moments it changes much (writability, a lagging generation

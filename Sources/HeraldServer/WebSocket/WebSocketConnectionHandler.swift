@@ -36,7 +36,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     var sweepIndex = -1
     /// Messages received and not yet handled: read bursts are handled a bounded number of
     /// messages per trip to the core, so that one client's requests cost its loop no more
-    /// than that per round (CONTRACT §6); reads wait while any are left.
+    /// than that per round (PROTOCOL.md §6); reads wait while any are left.
     /// An array read from `nextReceived` rather than a ring: empty, it costs an idle
     /// connection no allocation.
     private var received: [(payload: ByteBuffer, binary: Bool)] = []
@@ -48,7 +48,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// The batch being made for the core.
     private var forCore: [CoreRequest] = []
     /// A batch is with the core: no more reads until it is done, so that one connection
-    /// never has more than one batch of requests waiting on the core loop (CONTRACT §6).
+    /// never has more than one batch of requests waiting on the core loop (PROTOCOL.md §6).
     private var coreBusy = false
     /// A read NIO asked for while the core was busy or the socket could not take replies.
     private var readHeld = false

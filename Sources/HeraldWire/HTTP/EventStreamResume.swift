@@ -1,5 +1,5 @@
 /// `Last-Event-ID: <epoch>:<seq>` (or `?last_event_id=`), where an event stream resumes
-/// (CONTRACT §12); the header wins, and an empty one means a fresh start.
+/// (PROTOCOL.md §12); the header wins, and an empty one means a fresh start.
 package enum EventStreamResume {
     package struct Malformed: Error {}
 

@@ -1,7 +1,7 @@
 import NIOCore
 import NIOHTTP1
 
-/// A complete HTTP answer of the publishing endpoints (CONTRACT §9): status, headers, body.
+/// A complete HTTP answer of the publishing endpoints (PROTOCOL.md §9): status, headers, body.
 package struct HTTPAnswer: Sendable {
     package var status: HTTPResponseStatus
     package var headers: [(String, String)]
@@ -21,7 +21,7 @@ package struct HTTPAnswer: Sendable {
         HTTPAnswer(status: status, headers: [("Content-Type", "application/json")] + headers, body: ByteBuffer(string: json))
     }
 
-    /// `{"error":"<code>","message":"…"}` with the codes of CONTRACT §5.
+    /// `{"error":"<code>","message":"…"}` with the codes of PROTOCOL.md §5.
     package static func error(_ status: HTTPResponseStatus, _ code: String, _ message: String, headers: [(String, String)] = []) -> HTTPAnswer {
         var json = ByteBuffer()
         json.writeStaticString("{\"error\":")

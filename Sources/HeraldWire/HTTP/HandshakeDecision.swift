@@ -4,17 +4,17 @@ import ExtrasBase64
 import NIOHTTP1
 import Topics
 
-/// What to answer an HTTP request on the WebSocket listener (CONTRACT §4), decided without
+/// What to answer an HTTP request on the WebSocket listener (PROTOCOL.md §4), decided without
 /// any I/O so that each rule and their order can be tested on requests alone.
 package enum HandshakeDecision: Equatable {
     case health
     case reject(HTTPResponseStatus, headers: [(String, String)] = [], message: String)
     case upgrade(Route, accept: String, deflate: DeflateParameters?)
     /// `POST /publish/{topic}` (with a token) and `GET /metrics` (with `--metrics`): plain
-    /// HTTP requests the listener answers itself when its settings allow them (CONTRACT §9, §10).
+    /// HTTP requests the listener answers itself when its settings allow them (PROTOCOL.md §9, §10).
     case publish
     case metrics
-    /// `GET /sse/{pattern}` or `/sse?topic=…` (CONTRACT §12), patterns decoded and checked.
+    /// `GET /sse/{pattern}` or `/sse?topic=…` (PROTOCOL.md §12), patterns decoded and checked.
     case sse([TopicPattern])
 
     package enum Route: Equatable {

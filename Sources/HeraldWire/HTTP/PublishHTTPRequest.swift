@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 import Topics
 
-/// One request to the publishing endpoints (CONTRACT §9), routed on its head and then fed
+/// One request to the publishing endpoints (PROTOCOL.md §9), routed on its head and then fed
 /// its body: a publish keeps at most `maxBodyBytes` of it, so an oversized body is refused
 /// with 413 without ever being held whole, and every other body is discarded as it comes.
 package struct PublishHTTPRequest {
@@ -67,7 +67,7 @@ package struct PublishHTTPRequest {
     }
 
     /// A body sent as `application/octet-stream` is binary even when it is valid UTF-8, as
-    /// `PUB … BINARY` is (CONTRACT §4.2): never delivered as text.
+    /// `PUB … BINARY` is (PROTOCOL.md §4.2): never delivered as text.
     package static func marksBinary(_ headers: HTTPHeaders) -> Bool {
         headers["content-type"].contains { $0.trimmingSpaces.lowercased().hasPrefix("application/octet-stream") }
     }

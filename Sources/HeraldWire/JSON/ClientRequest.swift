@@ -1,7 +1,7 @@
 import ExtrasBase64
 import NIOCore
 
-/// A JSON-mode control message (CONTRACT §4.3), parsed on the connection's own loop.
+/// A JSON-mode control message (PROTOCOL.md §4.3), parsed on the connection's own loop.
 package struct ClientRequest {
     package enum Operation {
         case subscribe(pattern: String, since: UInt64?, epoch: String?)
@@ -9,7 +9,7 @@ package struct ClientRequest {
         /// `binary`: the data came base64-encoded, which marks it binary end to end.
         case publish(topic: String, payload: ByteBuffer, retain: Bool, binary: Bool)
         case ping
-        /// A new token for the connection (CONTRACT §7); verified on the connection's loop.
+        /// A new token for the connection (PROTOCOL.md §7); verified on the connection's loop.
         case auth(token: String)
     }
 
@@ -92,7 +92,7 @@ package struct ClientRequest {
         }
     }
 
-    /// CONTRACT §4.3: a string is published as its UTF-8 bytes (or decoded with
+    /// PROTOCOL.md §4.3: a string is published as its UTF-8 bytes (or decoded with
     /// `"encoding":"base64"`), anything else as its compact JSON text.
     private static func payload(of data: JSONValue, encoding: JSONValue?) throws(Failure) -> ByteBuffer {
         var buffer = ByteBuffer()

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// The JSON replies of CONTRACT §4.3 other than messages. Replies are rare next to
+/// The JSON replies of PROTOCOL.md §4.3 other than messages. Replies are rare next to
 /// messages, so they are built as `JSONValue`s rather than written by hand.
 package enum ServerReply {
     package static func ok(id: JSONValue?, epoch: String, seq: UInt64) -> ByteBuffer {

@@ -1,7 +1,7 @@
 import NIOCore
 import Topics
 
-/// The line protocol of CONTRACT §5 as a pure parser: bytes in, commands out. It buffers at
+/// The line protocol of PROTOCOL.md §5 as a pure parser: bytes in, commands out. It buffers at
 /// most one line (`maxLineBytes`) or one accepted payload (`maxPayloadBytes`); a refused
 /// payload is skipped as it streams past, never held.
 package struct PublisherCommandParser {
