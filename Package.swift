@@ -6,7 +6,8 @@ let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
 
 /// The layers, each allowed to see only those below it (docs/ARCHITECTURE.md draws the graph):
 /// Topics, Deflate → HeraldWire, HeraldSettings → HeraldAuth → HeraldCore → HeraldServer;
-/// HeraldWire → HeraldClient → HeraldBench; the `herald` executable on top of all.
+/// HeraldWire → HeraldClient → HeraldBench; HeraldCommandLine (the CLI's parsing) under
+/// HeraldSettings and HeraldClient; the `herald` executable on top of all.
 let package = Package(
     name: "herald",
     products: [
@@ -17,7 +18,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
@@ -46,9 +46,11 @@ let package = Package(
         .target(name: "TOML", path: "Sources/Broker/TOML"),
         // SHA-1 and HMAC-SHA256, all that herald hashes, on the standard library alone.
         .target(name: "Digest", path: "Sources/Broker/Digest"),
+        // The CLI's parsing and help, on the standard library alone (no Foundation).
+        .target(name: "HeraldCommandLine"),
         .target(
             name: "HeraldSettings",
-            dependencies: ["Topics", "TOML", log]
+            dependencies: ["Topics", "TOML", "HeraldCommandLine", log]
         ),
         .target(
             name: "HeraldAuth",
@@ -85,17 +87,16 @@ let package = Package(
         .target(
             name: "HeraldClient",
             dependencies: [
-                "HeraldWire", "HeraldSettings", "Deflate", nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
+                "HeraldWire", "HeraldSettings", "HeraldCommandLine", "Deflate", nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ]
         ),
         .target(
             name: "HeraldBench",
             dependencies: [
-                "HeraldClient", "HeraldWire", "Deflate", nio("NIOCore"), nio("NIOPosix"),
+                "HeraldClient", "HeraldCommandLine", "HeraldWire", "Deflate", nio("NIOCore"), nio("NIOPosix"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // A small RESP2/RESP3 client for the Redis backplane.
@@ -109,8 +110,8 @@ let package = Package(
         .executableTarget(
             name: "herald",
             dependencies: [
-                "HeraldServer", "HeraldSettings", "HeraldAuth", "HeraldClient", "HeraldBench", "HeraldWire", "Topics", log,
-                nio("NIOCore"), nio("NIOPosix"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "HeraldServer", "HeraldSettings", "HeraldAuth", "HeraldClient", "HeraldBench", "HeraldCommandLine", "HeraldWire", "Topics", log,
+                nio("NIOCore"), nio("NIOPosix"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
@@ -127,6 +128,7 @@ let package = Package(
         .testTarget(name: "DeflateTests", dependencies: ["Deflate", "TestSupport"]),
         .testTarget(name: "TopicsTests", dependencies: ["Topics", "TestSupport"]),
         .testTarget(name: "HeraldSettingsTests", dependencies: ["HeraldSettings", "Topics"]),
+        .testTarget(name: "HeraldCommandLineTests", dependencies: ["HeraldCommandLine"]),
         .testTarget(
             name: "HeraldAuthTests",
             dependencies: ["HeraldAuth", "Topics", "TestSupport", "Digest"]

@@ -1,6 +1,6 @@
 import HeraldClient
+import HeraldCommandLine
 import HeraldWire
-import ArgumentParser
 import NIOCore
 
 /// Publishes the bench's messages through the Unix socket, with at most `window` in flight,
@@ -23,7 +23,7 @@ final class BenchPublisher: ChannelInboundHandler {
         var rate: Int
     }
 
-    enum WindowCount: String, ExpressibleByArgument, CaseIterable {
+    enum WindowCount: String, CaseIterable, ArgumentValue {
         case deliveries, publishes
     }
 

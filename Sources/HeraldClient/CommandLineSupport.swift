@@ -29,7 +29,8 @@ package enum ProcessEnvironment {
     }
 }
 
-/// Errors of every subcommand: one line on standard error, exit status 1.
+/// Failures of every subcommand to do its work: one line on standard error, exit status 1.
+/// (A command line herald cannot act on is a `UsageError` instead, exit status 64.)
 package struct CommandFailure: Error, CustomStringConvertible {
     package let description: String
     package init(_ description: String) { self.description = description }

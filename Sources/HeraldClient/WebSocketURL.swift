@@ -1,16 +1,19 @@
-/// `--url ws://HOST:PORT[/…]` or `wss://…` of the client subcommands.
+import HeraldCommandLine
+
+/// `--url ws://HOST:PORT[/…]` or `wss://…` of the client subcommands; a malformed one is
+/// a usage error, like any other bad value on the command line.
 package struct WebSocketURL: Equatable {
     package var secure: Bool
     package var host: String
     package var port: Int
 
-    package init(_ url: String) throws {
+    package init(_ url: String) throws(UsageError) {
         if url.hasPrefix("wss://") {
             secure = true
         } else if url.hasPrefix("ws://") {
             secure = false
         } else {
-            throw CommandFailure("--url must start with ws:// or wss://, e.g. ws://127.0.0.1:8080")
+            throw UsageError("--url must start with ws:// or wss://, e.g. ws://127.0.0.1:8080")
         }
         var rest = url.drop { $0 != "/" }.dropFirst(2)
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
@@ -20,7 +23,7 @@ package struct WebSocketURL: Equatable {
             return
         }
         guard let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else {
-            throw CommandFailure("--url has no valid port: \(url)")
+            throw UsageError("--url has no valid port: \(url)")
         }
         self.host = Self.unbracketed(rest[..<colon])
         self.port = port

@@ -10,7 +10,7 @@ struct CommandLineArguments {
         var remaining = arguments[...]
         while let argument = remaining.popFirst() {
             guard argument.hasPrefix("--"), argument.count > 2 else {
-                throw SettingsError("unexpected argument '\(argument)': serve takes only options such as --listen HOST:PORT")
+                throw SettingsError("unexpected argument '\(argument)': serve takes only options such as --listen HOST:PORT", origin: .commandLine)
             }
             let body = argument.dropFirst(2)
             let name = String(body.prefix { $0 != "=" })
@@ -20,7 +20,7 @@ struct CommandLineArguments {
                 if let inline { return inline }
                 // An option's value never starts with `--`: that is the next option, and the value is missing.
                 guard let next = remaining.first, !next.hasPrefix("--") else {
-                    throw SettingsError("--\(name) needs a value: --\(name) \(placeholder)")
+                    throw SettingsError("--\(name) needs a value: --\(name) \(placeholder)", origin: .commandLine)
                 }
                 return remaining.removeFirst()
             }
@@ -30,11 +30,11 @@ struct CommandLineArguments {
             } else if let declaration = SettingDeclaration.named[name] {
                 record(declaration, try declaration.form == .flag ? inline ?? "true" : value(placeholder: declaration.placeholder))
             } else if name.hasPrefix("no-"), let declaration = SettingDeclaration.named[String(name.dropFirst(3))], declaration.form == .flag {
-                guard inline == nil else { throw SettingsError("--\(name) takes no value") }
+                guard inline == nil else { throw SettingsError("--\(name) takes no value", origin: .commandLine) }
                 record(declaration, "false")
             } else {
                 let hint = Suggestion.closestName(to: name).map { " (did you mean --\($0)?)" } ?? ""
-                throw SettingsError("unknown option '--\(name)'\(hint)")
+                throw SettingsError("unknown option '--\(name)'\(hint)", origin: .commandLine)
             }
         }
     }
@@ -52,7 +52,7 @@ struct CommandLineArguments {
             do {
                 try declaration.setFromArguments(&settings, texts)
             } catch {
-                throw SettingsError("--\(declaration.name) \(error.predicate)")
+                throw SettingsError("--\(declaration.name) \(error.predicate)", origin: .commandLine)
             }
         }
     }

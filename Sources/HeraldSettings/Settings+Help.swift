@@ -1,6 +1,8 @@
+import HeraldCommandLine
+
 extension Settings {
-    /// Every option of `herald serve` with its help and default, one per line, for
-    /// `herald serve --help`.
+    /// Every option of `herald serve` with its help and default, for `herald serve --help`,
+    /// laid out like the options of the other subcommands.
     public static var helpText: String {
         let defaults = Settings()
         let rows = [("--config FILE", "A TOML file of these settings, keys named like the options; flags win over it. Read again on SIGHUP.")]
@@ -12,13 +14,7 @@ extension Settings {
                 let reload = declaration.reloadable ? " Applied on SIGHUP." : ""
                 return (usage, "\(declaration.help) Default: \(declaration.defaultNote ?? declaration.describe(defaults)).\(reload)")
             }
-        // A long usage (all of --log-level's values) gets its help on the next line rather
-        // than pushing every other help that far right.
-        let width = rows.map(\.0.count).filter { $0 <= 32 }.max() ?? 0
-        return rows.map { usage, help in
-            let gap = usage.count <= width ? String(repeating: " ", count: width - usage.count) : "\n  " + String(repeating: " ", count: width)
-            return "  " + usage + gap + "  " + help
-        }.joined(separator: "\n")
+        return HelpTable(rows).text
     }
 
     /// Every option's name and value in force, in declaration order, for the start-up log.

@@ -7,7 +7,8 @@ extension Settings {
     /// the flags still win. Compare the result with `changes(from:)`.
     ///
     /// - Returns: the settings and the config file's path as given, if any.
-    /// - Throws: `SettingsError`, one line naming the option or key.
+    /// - Throws: `SettingsError`, one line naming the option or key, its `origin` saying
+    ///   whether the command line or the configuration is wrong.
     public static func load(_ source: SettingsSource) throws(SettingsError) -> (settings: Settings, configPath: String?) {
         let arguments = try CommandLineArguments(source.arguments)
         var settings = Settings(environment: source.environment)
@@ -15,7 +16,12 @@ extension Settings {
             try ConfigFile.apply(path: path, to: &settings)
         }
         try arguments.apply(to: &settings)
-        try settings.validate()
+        do throws(SettingsError) {
+            try settings.validate()
+        } catch where arguments.configPath == nil {
+            // Without a file, every value that is not a default came from the command line.
+            throw SettingsError(error.description, origin: .commandLine)
+        }
         return (settings, arguments.configPath)
     }
 

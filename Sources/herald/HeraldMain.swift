@@ -1,4 +1,3 @@
-import ArgumentParser
 import HeraldClient
 
 #if canImport(Glibc)
@@ -7,24 +6,17 @@ import Glibc
 
 @main
 enum HeraldMain {
-    /// Like ArgumentParser's own `main`, except that a usage error is one line on standard
-    /// error (CONTRACT §1), not the error followed by the whole usage text.
     static func main() async {
-        do {
-            var command = try Herald.parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            let code = Herald.exitCode(for: error)
-            // --help and --version arrive as "errors" that exit 0; print them in full.
-            if code == .success { Herald.exit(withError: error) }
-            let message = Herald.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            var line = "herald: " + message + "\n"
-            line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-            exit(code.rawValue == 0 ? 1 : code.rawValue)
+        let termination = await Herald.program.run(Array(CommandLine.arguments.dropFirst()))
+        switch termination {
+        case .success:
+            break
+        case .output(let text):
+            printFlushed(text)
+        case .failure(let line, _):
+            var text = line + "\n"
+            text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
         }
+        exit(termination.status)
     }
 }

@@ -2,28 +2,31 @@ import HeraldServer
 import HeraldCore
 import HeraldWire
 import HeraldClient
-import HeraldBench
-import ArgumentParser
+import HeraldCommandLine
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-struct PublishCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "publish",
-        abstract: "Publish MESSAGE, or each line of standard input, to TOPIC."
+struct PublishCommand: Command {
+    static let declaration = CommandDeclaration<Self>(
+        name: "publish",
+        abstract: "Publish MESSAGE, or each line of standard input, to TOPIC.",
+        options: [
+            .option("socket", \.socket, placeholder: "PATH", help: "The broker's Unix socket. Default ./herald.sock, or $HERALD_SOCKET."),
+            .flag("retain", \.retain, help: "Make the message the topic's retained message."),
+            .flag("binary", \.binary, help: "Mark the message binary: subscribers get a binary frame, or base64 in JSON mode, even if it is text."),
+        ],
+        arguments: [
+            .argument("TOPIC", \.topic, help: "The topic, e.g. prices.AAPL."),
+            .argument("MESSAGE", \.message, help: "The message; without it, every line of standard input is one message."),
+        ]
     )
 
-    @Option(help: "The broker's Unix socket. Default ./herald.sock, or $HERALD_SOCKET.")
     var socket: String?
-    @Flag(help: "Make the message the topic's retained message.")
     var retain = false
-    @Flag(help: "Mark the message binary: subscribers get a binary frame, or base64 in JSON mode, even if it is text.")
     var binary = false
-    @Argument(help: "The topic, e.g. prices.AAPL.")
-    var topic: String
-    @Argument(help: "The message; without it, every line of standard input is one message.")
+    var topic = ""
     var message: String?
 
     /// Commands written ahead of their replies, so that piped lines stream without waiting
@@ -63,30 +66,6 @@ struct PublishCommand: ParsableCommand {
         outstanding -= 1
         guard reply.hasPrefix("+OK") else {
             throw CommandFailure(reply.hasPrefix("-ERR ") ? "refused: " + reply.dropFirst(5) : "unexpected reply: \(reply)")
-        }
-    }
-}
-
-struct StatsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Print the broker's STATS JSON.")
-
-    @Option(help: "The broker's Unix socket. Default ./herald.sock, or $HERALD_SOCKET.")
-    var socket: String?
-
-    func run() throws {
-        do {
-            let descriptor = try UnixSocket.connect(socket ?? DefaultSocket.path)
-            defer { close(descriptor) }
-            try UnixSocket.writeAll(descriptor, Array("STATS\r\n".utf8))
-            var reader = SocketReader(descriptor: descriptor)
-            let header = try reader.readLine()
-            guard header.hasPrefix("+STATS "), let length = Int(header.dropFirst(7)) else {
-                throw CommandFailure("unexpected reply: \(header)")
-            }
-            let json = try reader.readBytes(length)
-            printFlushed(String(decoding: json, as: UTF8.self))
-        } catch {
-            fail("\(error)")
         }
     }
 }

@@ -1,6 +1,6 @@
 import HeraldClient
 import HeraldServer
-import ArgumentParser
+import HeraldCommandLine
 import Dispatch
 import HeraldSettings
 import Logging
@@ -10,23 +10,27 @@ import Topics
 import Glibc
 #endif
 
-struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "serve",
+struct ServeCommand: Command {
+    /// The options are handed to `HeraldSettings`, which declares every one once for the
+    /// flags, the config file, the help text and reload alike.
+    static let declaration = CommandDeclaration<Self>(
+        name: "serve",
         abstract: "Run the broker.",
-        discussion: "Every option is also a key of the TOML file given with --config (dashes or underscores); flags win over the file.\n\nOPTIONS:\n" + Settings.helpText
+        discussion: "Every option is also a key of the TOML file given with --config (dashes or underscores); flags win over the file.",
+        usage: "[--listen HOST:PORT] [--socket PATH] [--config FILE] [options]",
+        handingArgumentsTo: \.options,
+        optionsHelp: Settings.helpText
     )
 
-    /// Handed to `HeraldSettings`, which declares every option once for the flags, the
-    /// config file, the help text and reload alike.
-    @Argument(parsing: .allUnrecognized, help: .hidden)
     var options: [String] = []
 
     func run() async throws {
         let source = SettingsSource(arguments: options, environment: ProcessEnvironment.variables)
         let settings: Settings
-        do {
+        do throws(SettingsError) {
             settings = try Settings.load(source).settings
+        } catch where error.origin == .commandLine {
+            throw UsageError(error.description)
         } catch {
             fail("\(error)")
         }

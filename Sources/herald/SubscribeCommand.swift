@@ -1,35 +1,33 @@
-import ArgumentParser
 import HeraldClient
+import HeraldCommandLine
 import HeraldWire
 import NIOCore
 import NIOSSL
 
-struct SubscribeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "subscribe",
-        abstract: "Print every message on topics matching PATTERN as `TOPIC PAYLOAD`, one per line."
+struct SubscribeCommand: Command {
+    static let declaration = CommandDeclaration<Self>(
+        name: "subscribe",
+        abstract: "Print every message on topics matching PATTERN as `TOPIC PAYLOAD`, one per line.",
+        options: [
+            .option("url", \.url, placeholder: "URL", help: "The broker's WebSocket address, ws:// or wss://."),
+            .option("token", \.token, placeholder: "JWT", help: "A token (JWT) for a broker with access control; sent as Authorization: Bearer."),
+            .option("ca-file", \.caFile, placeholder: "PEM", help: "PEM certificates to trust for wss://, e.g. a self-signed broker's certificate or its CA."),
+            .flag("json", \.json, help: "Print each message's JSON envelope as received."),
+            .flag("no-compression", \.noCompression, help: "Do not offer permessage-deflate."),
+        ],
+        arguments: [.arguments("PATTERN", \.patterns, help: "Patterns such as prices.* or payments.>.")]
     )
 
-    @Option(help: "The broker's WebSocket address, ws:// or wss://.")
     var url = "ws://127.0.0.1:8080"
-    @Option(help: "A token (JWT) for a broker with access control; sent as Authorization: Bearer.")
     var token: String?
-    @Option(help: "PEM certificates to trust for wss://, e.g. a self-signed broker's certificate or its CA.")
     var caFile: String?
-    @Flag(help: "Print each message's JSON envelope as received.")
     var json = false
-    @Flag(help: "Do not offer permessage-deflate.")
     var noCompression = false
-    @Argument(help: "Patterns such as prices.* or payments.>.")
-    var patterns: [String]
-
-    func validate() throws {
-        guard !patterns.isEmpty else { throw ValidationError("give at least one pattern") }
-    }
+    var patterns: [String] = []
 
     func run() async throws {
+        let target = try WebSocketURL(url)
         do {
-            let target = try WebSocketURL(url)
             // JSON mode carries each message's topic, which a wildcard subscriber needs.
             let client = try await WebSocketClient.connect(
                 host: target.host, port: target.port, path: "/ws", offerCompression: !noCompression,

@@ -128,6 +128,24 @@ import Testing
         #expect(loadError(["-h"])?.hasPrefix("unexpected argument '-h'") == true)
     }
 
+    @Test func errorsSayWhetherTheCommandLineIsWrong() {
+        func origin(_ arguments: [String]) -> SettingsError.Origin? {
+            do {
+                _ = try load(arguments)
+                return nil
+            } catch {
+                return error.origin
+            }
+        }
+        #expect(origin(["--bogus"]) == .commandLine)
+        #expect(origin(["--history"]) == .commandLine)
+        #expect(origin(["--history", "x"]) == .commandLine)
+        #expect(origin(["--history", "-1"]) == .commandLine)
+        #expect(origin(["stray"]) == .commandLine)
+        #expect(origin(["--tls-cert", "cert.pem"]) == .commandLine)
+        #expect(origin(["--config", "/nonexistent/herald.toml"]) == .configuration)
+    }
+
     @Test func aMissingConfigFileIsNamed() {
         #expect(loadError(["--config", "/nonexistent/herald.toml"])
             == "cannot read the config file /nonexistent/herald.toml: No such file or directory")

@@ -158,4 +158,17 @@ import Testing
         #expect(second.historyPerTopic == 9)
         #expect(second.maxConnections == 3)
     }
+
+    /// `serve` exits 1, not the 64 of a usage error, when the file is at fault.
+    @Test func errorsInTheFileAreNotCommandLineErrors() throws {
+        for text in ["history = lots", "bogus = 1", "history = -1", "tls_cert = \"cert.pem\""] {
+            let file = try ConfigFixture(text)
+            do {
+                _ = try file.load()
+                Issue.record("\(text) was accepted")
+            } catch {
+                #expect(error.origin == .configuration, "\(text)")
+            }
+        }
+    }
 }

@@ -50,9 +50,14 @@ import Foundation
     }
 
     @Test func theHelpListsEveryOptionWithItsDefault() {
-        let help = Settings.helpText
-        // Each option's help stays on its line, except the one whose values make it too long to.
-        let lines = help.replacingOccurrences(of: "\n     ", with: " ").split(separator: "\n")
+        // One entry per option: its usage, then its help, wrapped onto indented lines.
+        let lines = Settings.helpText.split(separator: "\n").reduce(into: [String]()) { entries, line in
+            if line.hasPrefix("   ") {
+                entries[entries.count - 1] += " " + line.drop { $0 == " " }
+            } else {
+                entries.append(String(line))
+            }
+        }
         #expect(lines.count == Self.expectedNames.count + 1)
         for name in Self.expectedNames where !["compression", "metrics"].contains(name) {
             #expect(lines.contains { $0.hasPrefix("  --\(name) ") }, "\(name) is missing from the help")

@@ -16,6 +16,10 @@ def run(*args, input=None, env=None):
 def test_version_and_help():
     assert run("--version").stdout.strip()
     assert "serve" in run("--help").stdout
+    for sub in ("serve", "publish", "subscribe", "stats", "token", "bench"):
+        result = run(sub, "--help")
+        assert result.returncode == 0 and result.stdout.startswith(f"USAGE: herald {sub}"), sub
+    assert "--max-pending-bytes N" in run("serve", "--help").stdout
 
 
 def test_publish_and_subscribe_cli(broker):
@@ -79,10 +83,12 @@ def test_errors_are_one_line_and_non_zero(broker, tmp_path):
 
 
 def test_usage_errors_are_one_line():
-    for args in (["publish"], ["serve", "--bogus"], ["subscribe"], ["nonsense"]):
+    for args in (["publish"], ["serve", "--bogus"], ["subscribe"], ["nonsense"], ["stats", "--socket"],
+                 ["token", "--secret-file", "k", "--ttl", "soon"], ["bench", "--subscribers", "many"]):
         result = run(*args)
-        assert result.returncode != 0, args
+        assert result.returncode == 64, (args, result.returncode)
         assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+        assert result.stderr.startswith("herald: ") and result.stderr.rstrip().endswith("--help')"), (args, result.stderr)
 
 
 def test_stats_cli(broker):
@@ -94,11 +100,13 @@ def test_stats_cli(broker):
 
 
 def test_serve_rejects_bad_options(tmp_path):
-    for args in (["--listen", "nonsense"], ["--slow-consumer", "maybe"], ["--history", "-1"],
-                 ["--allow-client-publish", "a..b"], ["--config", str(tmp_path / "missing.toml")]):
+    """A bad option is a usage error (64) like in every subcommand; a config file that
+    cannot be read is not (1)."""
+    for args, status in ((["--listen", "nonsense"], 64), (["--slow-consumer", "maybe"], 64), (["--history", "-1"], 64),
+                         (["--allow-client-publish", "a..b"], 64), (["--config", str(tmp_path / "missing.toml")], 1)):
         result = run("serve", "--socket", str(tmp_path / "s.sock"), *args)
-        assert result.returncode != 0, args
-        assert result.stderr.strip(), args
+        assert result.returncode == status, (args, result.returncode)
+        assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
 
 
 def test_config_file(tmp_path):
@@ -116,7 +124,7 @@ def test_config_file(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("history = lots\n")
     result = run("serve", "--config", str(bad), "--socket", socket_path)
-    assert result.returncode != 0 and "bad.toml:1" in result.stderr
+    assert result.returncode == 1 and "bad.toml:1" in result.stderr
 
 
 def test_signal_right_after_ready_line_is_not_lost(tmp_path):

@@ -33,10 +33,10 @@ needs_install = pytest.mark.skipif(os.environ.get("HERALD_SKIP_INSTALL_TEST") ==
 def help_options(binary=HERALD):
     """The option names (dashes) that `herald serve --help` lists, --config aside."""
     text = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True, timeout=30).stdout
-    text = text.split("USAGE:")[0]  # the block after it is --version and --help
+    text = text.split("OPTIONS:")[1]
     names = re.findall(r"^  --(?:\[no-\])?([a-z][a-z0-9-]*)", text, re.MULTILINE)
     assert "listen" in names, text
-    return [name for name in names if name != "config"]
+    return [name for name in names if name not in ("config", "version")]
 
 
 def config_entries(path=None):

@@ -7,7 +7,7 @@ import NIOCore
 import Glibc
 #endif
 
-/// herald's logs (CONTRACT §10): one line per event on standard error, as text for people
+/// herald's logs (PROTOCOL.md §10): one line per event on standard error, as text for people
 /// or as one JSON object per line for collectors. Each line goes out in one `write`, so
 /// lines from several threads never interleave.
 struct StandardErrorLogHandler: LogHandler {
