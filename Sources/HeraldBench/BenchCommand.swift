@@ -7,6 +7,10 @@ import NIOSSL
 
 #if canImport(Glibc)
 import Glibc
+private let ownUsage = Int32(RUSAGE_SELF.rawValue)
+#elseif canImport(Musl)
+import Musl
+private let ownUsage = RUSAGE_SELF
 #endif
 
 /// `herald bench`: end-to-end load against a running broker, for capacity planning on the
@@ -229,7 +233,7 @@ enum ProcessMemory {
 
     static func cpuSeconds() -> Double {
         var usage = rusage()
-        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        getrusage(ownUsage, &usage)
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }

@@ -2,6 +2,8 @@ import HeraldClient
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 @main

@@ -6,6 +6,8 @@ import HeraldCommandLine
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 struct PublishCommand: Command {

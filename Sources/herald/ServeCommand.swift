@@ -8,6 +8,10 @@ import Topics
 
 #if canImport(Glibc)
 import Glibc
+private let openFilesResource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#elseif canImport(Musl)
+import Musl
+private let openFilesResource = RLIMIT_NOFILE
 #endif
 
 struct ServeCommand: Command {
@@ -67,9 +71,9 @@ struct ServeCommand: Command {
     /// limit of 1024: take the hard limit, as servers of this kind do.
     static func raiseOpenFileLimit() {
         var limits = rlimit()
-        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits) == 0, limits.rlim_cur < limits.rlim_max else { return }
+        guard getrlimit(openFilesResource, &limits) == 0, limits.rlim_cur < limits.rlim_max else { return }
         limits.rlim_cur = limits.rlim_max
-        _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits)
+        _ = setrlimit(openFilesResource, &limits)
     }
 }
 

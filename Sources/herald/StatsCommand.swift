@@ -3,6 +3,8 @@ import HeraldCommandLine
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 struct StatsCommand: Command {

@@ -210,16 +210,17 @@ def test_installed_binary_links_no_swift_runtime(installed):
 
 @needs_install
 def test_shipped_binary_holds_no_foundation_or_icu(installed):
-    """Full Foundation brings ICU's 38 MB of data: nothing in the shipped binary may link it.
-    The installed file is stripped, so the build it was installed from is read by symbol."""
+    """Full Foundation brings ICU's 38 MB of data, and even FoundationEssentials 3 MB: nothing
+    in the shipped binary may link either. The installed file is stripped, so the build it
+    was installed from is read by symbol."""
     built = os.path.join(ROOT, ".build-static", "release", "herald")
     symbols = subprocess.run(["nm", built], capture_output=True, text=True, timeout=300).stdout
     assert len(symbols) > 1000, "nm read no symbols"
-    found = sorted({name for name in ("10Foundation", "FoundationInternationalization", "_FoundationICU", "ucol_open")
-                    if name in symbols})
+    found = sorted({name for name in ("10Foundation", "FoundationEssentials", "FoundationInternationalization",
+                                      "_FoundationICU", "ucol_open") if name in symbols})
     assert not found, f"Foundation or ICU in the shipped binary: {found}"
     size = os.path.getsize(os.path.join(installed, "usr/local/bin/herald"))
-    assert size < 32 * 2**20, f"the installed binary is {size / 2**20:.1f} MiB (29 MB when this test was written)"
+    assert size < 22 * 2**20, f"the installed binary is {size / 2**20:.1f} MiB (19.5 MB when this test was written)"
 
 
 @needs_install

@@ -5,6 +5,8 @@ import NIOCore
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 /// herald's logs (PROTOCOL.md §10): one line per event on standard error, as text for people
