@@ -14,7 +14,8 @@ extension CommandDeclaration {
             }
             sections.append("OPTIONS:\n" + HelpTable(rows + HelpTable.builtInRows).text)
         case .handedOn(_, _, let optionsHelp):
-            sections.append("OPTIONS:\n" + optionsHelp + "\n" + HelpTable(HelpTable.builtInRows).text)
+            // The handed-on help may go on with sections of its own (`serve`'s groups).
+            sections.append("OPTIONS:\n" + HelpTable(HelpTable.builtInRows).text + "\n" + optionsHelp)
         }
         return sections.joined(separator: "\n\n")
     }

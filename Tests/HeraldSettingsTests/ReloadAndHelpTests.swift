@@ -7,10 +7,17 @@ import Foundation
     /// The names of PROTOCOL.md §1, §6 and §10 that exist today; a setting added to the table
     /// must be added here too, which keeps the table from growing by accident.
     static let expectedNames = [
-        "listen", "socket", "threads", "history", "max-history-bytes", "history-ttl", "max-retained-bytes", "keep-latest", "compression", "compression-threshold", "deflate-window-bits",
-        "max-message-bytes", "max-frame-bytes", "max-pending-bytes", "slow-consumer", "handshake-timeout",
+        "listen", "socket", "threads", "metrics", "history", "max-history-bytes", "history-ttl", "max-retained-bytes",
+        "compression", "compression-threshold", "deflate-window-bits",
+        "max-message-bytes", "max-frame-bytes", "max-pending-bytes", "slow-consumer", "keep-latest", "handshake-timeout",
         "ping-interval", "idle-timeout", "max-subscriptions", "max-connections", "max-handshakes", "max-line-bytes",
-        "allow-client-publish", "auth-secret-file", "allow-anonymous", "allowed-origin", "tls-cert", "tls-key", "shutdown-grace", "redis", "redis-prefix", "metrics", "log-level", "log-format",
+        "allow-client-publish", "auth-secret-file", "allow-anonymous", "allowed-origin", "tls-cert", "tls-key",
+        "redis", "redis-prefix", "shutdown-grace", "log-level", "log-format",
+    ]
+    /// The help's sections, in the packaged herald.toml's order.
+    static let groupTitles = [
+        "LISTENERS:", "HISTORY AND RETAINED MESSAGES:", "COMPRESSION:", "LIMITS AND SLOW CONSUMERS:", "ACCESS CONTROL:", "TLS:",
+        "SEVERAL BROKERS:", "SHUTDOWN AND LOGS:",
     ]
 
     @Test func theDeclaredNamesAreTheOptions() {
@@ -51,7 +58,9 @@ import Foundation
 
     @Test func theHelpListsEveryOptionWithItsDefault() {
         // One entry per option: its usage, then its help, wrapped onto indented lines.
-        let lines = Settings.helpText.split(separator: "\n").reduce(into: [String]()) { entries, line in
+        let titles = Settings.helpText.split(separator: "\n").filter { !$0.hasPrefix(" ") }.map(String.init)
+        #expect(titles == Self.groupTitles)
+        let lines = Settings.helpText.split(separator: "\n").filter { $0.hasPrefix(" ") }.reduce(into: [String]()) { entries, line in
             if line.hasPrefix("   ") {
                 entries[entries.count - 1] += " " + line.drop { $0 == " " }
             } else {

@@ -60,6 +60,15 @@ def test_config_lists_every_serve_option():
     assert not missing, f"packaging/herald.toml lacks {missing}"
 
 
+def test_serve_help_groups_options_as_the_config_file_does():
+    help_text = subprocess.run([HERALD, "serve", "--help"], capture_output=True, text=True, timeout=30).stdout
+    groups = re.findall(r"^([A-Z][A-Z ]+):$", help_text, re.MULTILINE)
+    sections = [re.sub(r" \(.*\)$", "", title).upper()
+                for title in re.findall(r"^## (.+)$", open(CONFIG).read(), re.MULTILINE)]
+    assert groups[:1] == ["USAGE"] or groups[0] == "OPTIONS", groups
+    assert [g for g in groups if g not in ("USAGE", "OPTIONS", "ARGUMENTS")] == sections, (groups, sections)
+
+
 def test_config_is_valid_toml_with_one_comment_per_setting():
     with open(CONFIG, "rb") as file:
         assert tomllib.load(file) == {}  # everything commented out
