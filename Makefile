@@ -164,7 +164,7 @@ uninstall:
 # A Debian package of the same files with PREFIX=/usr: $(DEB_OUT)/herald_<version>_<arch>.deb.
 # Depends names the packages of the libraries the binary loads (libc6, zlib1g, and the
 # C++ runtime that the Swift runtime uses), found with ldd and dpkg -S.
-HERALD_VERSION ?= $(shell sed -n 's/.*static let version = "\([^"]*\)".*/\1/p' Sources/herald/Herald.swift)
+HERALD_VERSION ?= $(shell sed -n 's/.*static let version = "\([^"]*\)".*/\1/p' Sources/CLI/herald/Herald.swift)
 DEB_ARCH       ?= $(shell dpkg --print-architecture)
 DEB_MAINTAINER ?= herald maintainers <herald@localhost>
 DEB_OUT        ?= .build

@@ -25,39 +25,46 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
+        // C shims.
         .systemLibrary(
             name: "CZlib",
+            path: "Sources/Shims/CZlib",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        .target(name: "CMallocTuning"),
+        .target(name: "CMallocTuning", path: "Sources/Shims/CMallocTuning"),
+
         // Pure logic: no sockets, no threads.
         .target(name: "Topics", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "Deflate", dependencies: ["CZlib", nio("NIOCore")]),
-        .target(
-            name: "HeraldWire",
-            dependencies: [
-                "Deflate", "Topics", nio("NIOCore"), nio("NIOHTTP1"), nio("NIOWebSocket"),
-                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
-                "Digest",
-            ]
-        ),
         // TOML 1.0 for the config file, on the standard library alone (no Foundation).
         .target(name: "TOML", path: "Sources/Broker/TOML"),
         // SHA-1 and HMAC-SHA256, all that herald hashes, on the standard library alone.
         .target(name: "Digest", path: "Sources/Broker/Digest"),
         // The CLI's parsing and help, on the standard library alone (no Foundation).
-        .target(name: "HeraldCommandLine"),
+        .target(name: "HeraldCommandLine", path: "Sources/CLI/CommandLine"),
+
+        // The broker.
+        .target(
+            name: "HeraldWire",
+            dependencies: [
+                "Deflate", "Topics", "Digest", nio("NIOCore"), nio("NIOHTTP1"), nio("NIOWebSocket"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+            ],
+            path: "Sources/Broker/Wire"
+        ),
         .target(
             name: "HeraldSettings",
-            dependencies: ["Topics", "TOML", "HeraldCommandLine", log]
+            dependencies: ["Topics", "TOML", "HeraldCommandLine", log],
+            path: "Sources/Broker/Settings"
         ),
         .target(
             name: "HeraldAuth",
             dependencies: [
                 "Topics", "HeraldWire", "Digest",
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
-            ]
+            ],
+            path: "Sources/Broker/Auth"
         ),
         // The broker's state on the core loop, delivering to a small connection protocol.
         .target(
@@ -66,12 +73,20 @@ let package = Package(
                 "Deflate", "Topics", "HeraldWire", "HeraldSettings", "HeraldAuth", log, nio("NIOCore"), nio("NIOConcurrencyHelpers"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
-            ]
+            ],
+            path: "Sources/Broker/Core"
+        ),
+        // A small RESP2/RESP3 client for the Redis backplane.
+        .target(
+            name: "HeraldRedis",
+            dependencies: ["Digest", nio("NIOCore"), nio("NIOPosix"), nio("NIOConcurrencyHelpers")],
+            path: "Sources/Broker/Redis"
         ),
         // Several brokers as one through Redis (PROTOCOL.md §13).
         .target(
             name: "HeraldBackplane",
-            dependencies: ["HeraldCore", "HeraldRedis", "Topics", log, nio("NIOCore")]
+            dependencies: ["HeraldCore", "HeraldRedis", "Topics", log, nio("NIOCore")],
+            path: "Sources/Broker/Backplane"
         ),
         // Sockets: channel handlers, bootstraps, signals; the embeddable `HeraldServer` API.
         .target(
@@ -82,14 +97,18 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "DequeModule", package: "swift-collections"),
-            ]
+            ],
+            path: "Sources/Broker/Server"
         ),
+
+        // The command line: the clients, the load tool and the `herald` executable.
         .target(
             name: "HeraldClient",
             dependencies: [
                 "HeraldWire", "HeraldSettings", "HeraldCommandLine", "Deflate", nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
-            ]
+            ],
+            path: "Sources/CLI/Client"
         ),
         .target(
             name: "HeraldBench",
@@ -97,15 +116,8 @@ let package = Package(
                 "HeraldClient", "HeraldCommandLine", "HeraldWire", "Deflate", nio("NIOCore"), nio("NIOPosix"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]
-        ),
-        // A small RESP2/RESP3 client for the Redis backplane.
-        .target(
-            name: "HeraldRedis",
-            dependencies: [
-                nio("NIOCore"), nio("NIOPosix"), nio("NIOConcurrencyHelpers"),
-                "Digest",
-            ]
+            ],
+            path: "Sources/CLI/Bench"
         ),
         .executableTarget(
             name: "herald",
@@ -114,8 +126,10 @@ let package = Package(
                 nio("NIOCore"), nio("NIOPosix"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Atomics", package: "swift-atomics"),
-            ]
+            ],
+            path: "Sources/CLI/herald"
         ),
+
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Reads TOML on stdin for the differential test against Python's tomllib (tests/toml).
         .executableTarget(name: "toml-check", dependencies: ["TOML"], path: "Tests/TOMLCheck"),
