@@ -166,6 +166,7 @@ uninstall:
 # C++ runtime that the Swift runtime uses), found with ldd and dpkg -S.
 HERALD_VERSION ?= $(shell sed -n 's/.*static let version = "\([^"]*\)".*/\1/p' Sources/CLI/herald/Herald.swift)
 DEB_ARCH       ?= $(shell dpkg --print-architecture)
+# The Maintainer field: whoever builds a package for others sets it (README, "Installing").
 DEB_MAINTAINER ?= herald maintainers <herald@localhost>
 DEB_OUT        ?= .build
 DEB_STAGE      := .build/deb-staging

@@ -71,9 +71,12 @@ def test_errors_are_one_line_and_non_zero(broker, tmp_path):
     assert missing.returncode != 0 and len(missing.stderr.strip().splitlines()) == 1
     assert "cannot reach" in missing.stderr
     b = broker()
-    refused = run("publish", "--socket", b.socket_path, "prices.*", "x")
-    assert refused.returncode != 0 and "invalid_topic" in refused.stderr
-    assert len(refused.stderr.strip().splitlines()) == 1
+    # A pattern or an empty topic is caught before it reaches the broker, and named.
+    for topic in ("prices.*", ""):
+        refused = run("publish", "--socket", b.socket_path, topic, "x")
+        assert refused.returncode == 64 and f"invalid topic '{topic}'" in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+    assert b.stats()["published"] == 0
     stats = run("stats", "--socket", str(tmp_path / "none.sock"))
     assert stats.returncode != 0 and len(stats.stderr.strip().splitlines()) == 1
     sub = run("subscribe", "--url", "ws://127.0.0.1:1", "t")

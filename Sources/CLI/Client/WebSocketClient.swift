@@ -48,6 +48,7 @@ package final class WebSocketClient: Sendable {
     ) async throws -> WebSocketClient {
         var request = Self.upgradeRequest(host: host, port: port, path: path, offerCompression: offerCompression)
         request.headers.add(contentsOf: extraHeaders)
+        let finishedRequest = request
         let upgrade: EventLoopFuture<Upgrade>
         do {
             upgrade = try await ClientBootstrap(group: group)
@@ -56,7 +57,7 @@ package final class WebSocketClient: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try transport?(channel)
                         return try Self.configureUpgrade(
-                            channel, request: request, offerCompression: offerCompression, maxMessageBytes: maxMessageBytes, timeout: timeout)
+                            channel, request: finishedRequest, offerCompression: offerCompression, maxMessageBytes: maxMessageBytes, timeout: timeout)
                     }
                 }
         } catch {

@@ -3,6 +3,7 @@ import HeraldCore
 import HeraldWire
 import HeraldClient
 import HeraldCommandLine
+import Topics
 
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +37,9 @@ struct PublishCommand: Command {
     static let window = 64
 
     func run() throws {
+        // Checked here, so that a mistyped topic is a usage error naming what is wrong rather
+        // than the line protocol's refusal.
+        do throws(TopicError) { _ = try TopicName(topic) } catch { throw UsageError("invalid topic '\(topic)': \(error.reason)") }
         let path = socket ?? DefaultSocket.path
         do {
             let descriptor = try UnixSocket.connect(path)
