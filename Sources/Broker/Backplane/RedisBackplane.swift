@@ -91,7 +91,7 @@ package final class RedisBackplane: Backplane, @unchecked Sendable {
         commands.sendWithoutFlush(call).flatMap { reply -> EventLoopFuture<RESPValue> in
             guard case .error(let message) = reply, message.hasPrefix("NOSCRIPT") else { return commands.eventLoop.makeSucceededFuture(reply) }
             return AcceptScript.script.run(on: commands, keys: scriptKeys, arguments: arguments)
-        }.whenComplete { result in
+        }.assumeIsolated().whenComplete { result in  // the core loop's: `accepted` never leaves it
             guard case .success(let reply) = result, let fields = reply.array, let seq = fields.first?.int, seq > 0 else {
                 accepted(.failure(.unavailable))
                 return
