@@ -43,12 +43,14 @@ let package = Package(
         .target(name: "Digest", path: "Sources/Broker/Digest"),
         // The CLI's parsing and help, on the standard library alone (no Foundation).
         .target(name: "HeraldCommandLine", path: "Sources/CLI/CommandLine"),
+        // RFC 8259 JSON: the parser, the value, and the writer into a `ByteBuffer`.
+        .target(name: "JSON", dependencies: [nio("NIOCore")], path: "Sources/Broker/JSON"),
 
         // The broker.
         .target(
             name: "HeraldWire",
             dependencies: [
-                "Deflate", "Topics", "Digest", nio("NIOCore"), nio("NIOHTTP1"), nio("NIOWebSocket"),
+                "Deflate", "Topics", "Digest", "JSON", nio("NIOCore"), nio("NIOHTTP1"), nio("NIOWebSocket"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ],
             path: "Sources/Broker/Wire"
@@ -61,7 +63,7 @@ let package = Package(
         .target(
             name: "HeraldAuth",
             dependencies: [
-                "Topics", "HeraldWire", "Digest",
+                "Topics", "JSON", "Digest",
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ],
             path: "Sources/Broker/Auth"
@@ -70,7 +72,7 @@ let package = Package(
         .target(
             name: "HeraldCore",
             dependencies: [
-                "Deflate", "Topics", "HeraldWire", "HeraldSettings", "HeraldAuth", log, nio("NIOCore"), nio("NIOConcurrencyHelpers"),
+                "Deflate", "Topics", "JSON", "HeraldWire", "HeraldSettings", "HeraldAuth", log, nio("NIOCore"), nio("NIOConcurrencyHelpers"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ],
@@ -92,7 +94,7 @@ let package = Package(
         .target(
             name: "HeraldServer",
             dependencies: [
-                "HeraldCore", "HeraldBackplane", "HeraldRedis", "HeraldWire", "HeraldSettings", "HeraldAuth", "Deflate", "Topics", "CMallocTuning", log,
+                "HeraldCore", "HeraldBackplane", "HeraldRedis", "HeraldWire", "JSON", "HeraldSettings", "HeraldAuth", "Deflate", "Topics", "CMallocTuning", log,
                 nio("NIOCore"), nio("NIOConcurrencyHelpers"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -122,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "herald",
             dependencies: [
-                "HeraldServer", "HeraldSettings", "HeraldAuth", "HeraldClient", "HeraldBench", "HeraldCommandLine", "HeraldWire", "Topics", log,
+                "HeraldServer", "HeraldSettings", "HeraldAuth", "HeraldClient", "HeraldBench", "HeraldCommandLine", "HeraldWire", "JSON", "Topics", log,
                 nio("NIOCore"), nio("NIOPosix"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -150,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "HeraldTests",
             dependencies: [
-                "HeraldWire", "HeraldCore", "HeraldServer", "HeraldClient", "HeraldSettings", "Deflate", "Topics", "TestSupport",
+                "HeraldWire", "JSON", "HeraldCore", "HeraldServer", "HeraldClient", "HeraldSettings", "Deflate", "Topics", "TestSupport",
                 nio("NIOCore"), nio("NIOPosix"), nio("NIOEmbedded"), nio("NIOWebSocket"), nio("NIOHTTP1"), log,
             ]
         ),
@@ -168,7 +170,7 @@ for target in package.targets where target.type != .system && !target.name.hasPr
 if Context.environment["HERALD_FUZZ"] == "1" {
     package.targets.append(.target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
     let fuzzDependencies: [Target.Dependency] = [
-        "HeraldWire", "HeraldAuth", "Deflate", "CFuzzerDriver",
+        "HeraldWire", "HeraldAuth", "JSON", "Deflate", "CFuzzerDriver",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOEmbedded", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),

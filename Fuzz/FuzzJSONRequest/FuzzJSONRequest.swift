@@ -1,4 +1,5 @@
 @testable import HeraldWire
+import JSON
 import NIOCore
 
 /// JSON-mode requests: any bytes give a request or an error reply, never a crash, and

@@ -3,6 +3,7 @@
 @testable import HeraldServer
 @testable import HeraldClient
 import HeraldSettings
+import JSON
 import NIOCore
 import Testing
 

@@ -1,4 +1,4 @@
-import HeraldWire
+import JSON
 import Topics
 
 /// The claims herald reads (PROTOCOL.md §7), from a payload whose signature has been checked.

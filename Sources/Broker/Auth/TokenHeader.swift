@@ -1,4 +1,4 @@
-import HeraldWire
+import JSON
 
 /// The JOSE header checks: HS256, and nothing herald would have to understand to verify.
 enum TokenHeader {

@@ -2,6 +2,7 @@ import HeraldSettings
 import HeraldWire
 import Atomics
 import HeraldAuth
+import JSON
 import Logging
 import NIOCore
 import Topics

@@ -1,5 +1,6 @@
 import HeraldAuth
 import HeraldWire
+import JSON
 import NIOCore
 import Topics
 

@@ -1,6 +1,7 @@
 import HeraldWire
 import Deflate
 import ExtrasBase64
+import JSON
 import NIOCore
 import NIOWebSocket
 

@@ -1,6 +1,7 @@
 import HeraldClient
 import HeraldCommandLine
 import HeraldWire
+import JSON
 import NIOCore
 import NIOSSL
 

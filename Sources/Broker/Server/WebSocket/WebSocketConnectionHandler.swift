@@ -3,6 +3,7 @@ import Deflate
 import HeraldAuth
 import HeraldCore
 import HeraldWire
+import JSON
 import Logging
 import NIOCore
 import NIOWebSocket

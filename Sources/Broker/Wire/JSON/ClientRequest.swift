@@ -1,4 +1,5 @@
 import ExtrasBase64
+import JSON
 import NIOCore
 
 /// A JSON-mode control message (PROTOCOL.md §4.3), parsed on the connection's own loop.

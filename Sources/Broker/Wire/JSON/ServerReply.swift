@@ -1,3 +1,4 @@
+import JSON
 import NIOCore
 
 /// The JSON replies of PROTOCOL.md §4.3 other than messages. Replies are rare next to

@@ -1,5 +1,5 @@
 import HeraldSettings
-import HeraldWire
+import JSON
 import Logging
 import NIOCore
 

@@ -3,8 +3,9 @@
 /// nesting so hostile input cannot exhaust the stack.
 package struct JSONParser {
     package struct Error: Swift.Error, Equatable {
-        let offset: Int
-        let reason: String
+        /// The byte at which the input stopped being JSON.
+        package let offset: Int
+        package let reason: String
     }
 
     package static let maxDepth = 64
