@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "HeraldServer",
             dependencies: [
-                "HeraldCore", "HeraldBackplane", "HeraldRedis", "HeraldWire", "JSON", "HeraldSettings", "HeraldAuth", "Deflate", "Topics", "CMallocTuning", log,
+                "HeraldCore", "HeraldBackplane", "HeraldWire", "JSON", "HeraldSettings", "HeraldAuth", "Deflate", "Topics", "CMallocTuning", log,
                 nio("NIOCore"), nio("NIOConcurrencyHelpers"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

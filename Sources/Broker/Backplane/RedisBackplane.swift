@@ -47,8 +47,11 @@ package final class RedisBackplane: Backplane, @unchecked Sendable {
     /// How long one XREAD waits for new entries before it is sent again.
     static let readBlockMilliseconds = 2000
 
-    package init(url: RedisURL, prefix: String, core: BrokerCore, logger: Logger) {
-        self.url = url
+    /// A backplane, not yet started, on the Redis that `url` names as `--redis` takes it
+    /// (`RedisURL`): parsed here so that the server needs no Redis types of its own.
+    /// - Throws: `RedisURL.Invalid` when `url` is not such an address.
+    package init(url: String, prefix: String, core: BrokerCore, logger: Logger) throws {
+        self.url = try RedisURL(url)
         self.keys = RedisKeys(prefix: prefix)
         self.core = core
         self.logger = logger

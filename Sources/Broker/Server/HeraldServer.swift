@@ -1,7 +1,6 @@
 import HeraldSettings
 import HeraldCore
 import HeraldBackplane
-import HeraldRedis
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -81,14 +80,13 @@ public final class HeraldServer: Sendable {
             _ = MemoryRelease.start(on: core.loop)
         }.get()
         if let redis = settings.redis {
-            let url: RedisURL
+            let backplane: RedisBackplane
             do {
-                url = try RedisURL(redis)
+                backplane = try RedisBackplane(url: redis, prefix: settings.redisPrefix, core: core, logger: logger)
             } catch {
                 await loops.shutdown()
                 throw StartError(description: "invalid --redis: \(error)")
             }
-            let backplane = RedisBackplane(url: url, prefix: settings.redisPrefix, core: core, logger: logger)
             try await core.loop.flatSubmit {
                 core.backplane = backplane
                 return backplane.start()
