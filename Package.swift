@@ -107,7 +107,7 @@ let package = Package(
         .target(
             name: "HeraldClient",
             dependencies: [
-                "HeraldWire", "HeraldSettings", "HeraldCommandLine", "Deflate", nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
+                "HeraldWire", "HeraldCommandLine", "Deflate", nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ],
             path: "Sources/CLI/Client"
@@ -115,7 +115,7 @@ let package = Package(
         .target(
             name: "HeraldBench",
             dependencies: [
-                "HeraldClient", "HeraldCommandLine", "HeraldWire", "Deflate", nio("NIOCore"), nio("NIOPosix"),
+                "HeraldClient", "HeraldCommandLine", "HeraldSettings", "HeraldWire", "Deflate", nio("NIOCore"), nio("NIOPosix"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],

@@ -1,5 +1,6 @@
 import HeraldClient
 import HeraldCommandLine
+import HeraldSettings
 import HeraldWire
 import NIOCore
 import NIOPosix
@@ -56,8 +57,9 @@ package struct BenchCommand: Command {
     package func run() async throws {
         let target = try WebSocketURL(url)
         let (host, port) = (target.host, target.port)
-        let socketPath = socket ?? DefaultSocket.path
-        guard let brokerPID = try? UnixSocket.peerPID(socketPath) else { fail("cannot reach the broker at \(socketPath)") }
+        // `HERALD_SOCKET` overrides the default, as for every subcommand (PROTOCOL.md §1).
+        let socketPath = socket ?? Settings(environment: ProcessEnvironment.variables).socketPath
+        guard let brokerPID = try? UnixSocket.peerPID(socketPath) else { throw BenchFailure("cannot reach the broker at \(socketPath)") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             // wss:// measures the broker's TLS, not certificates: the load tool trusts any.
@@ -107,7 +109,7 @@ package struct BenchCommand: Command {
                 }
             }
             try await waitUntil(loop: loop, timeout: timeout) { state.connected >= min(batchStart + 250, connections) || !state.errors.isEmpty }
-            if !state.errors.isEmpty { fail(state.errors.joined(separator: "; ")) }
+            if !state.errors.isEmpty { throw BenchFailure(state.errors.joined(separator: "; ")) }
         }
         let connectSeconds = Double((NIODeadline.now() - connectStarted).nanoseconds) / 1e9
         try await Task.sleep(nanoseconds: 300_000_000)
