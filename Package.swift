@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "HeraldCore",
             dependencies: [
-                "Deflate", "Topics", "JSON", "HeraldWire", "HeraldSettings", "HeraldAuth", log, nio("NIOCore"), nio("NIOConcurrencyHelpers"),
+                "Deflate", "Topics", "JSON", "HeraldWire", "HeraldAuth", log, nio("NIOCore"), nio("NIOConcurrencyHelpers"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ],
@@ -189,7 +189,7 @@ if Context.environment["HERALD_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "HeraldBenchmarks",
             dependencies: [
-                "HeraldCore", "HeraldWire", "Deflate", "Topics",
+                "HeraldCore", "HeraldServer", "HeraldSettings", "HeraldWire", "Deflate", "Topics",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

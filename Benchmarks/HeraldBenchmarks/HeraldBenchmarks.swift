@@ -1,5 +1,6 @@
 import Benchmark
 import HeraldCore
+import HeraldServer
 import HeraldWire
 import HeraldSettings
 import Deflate
@@ -110,9 +111,9 @@ let priceTick = ByteBuffer(string: #"{"symbol":"AAPL","price":189.25,"bid":189.2
 func coreWithSubscribers(_ count: Int, windowBits: (Int) -> UInt8) -> (BrokerCore, EmbeddedEventLoop) {
     let loop = EmbeddedEventLoop()
     let outbox = LoopOutbox(loop: loop)
-    var settings = Settings()
-    settings.historyPerTopic = 0
-    let core = BrokerCore(loop: loop, outboxes: [outbox], settings: settings)
+    var configuration = BrokerCore.Configuration(Settings())
+    configuration.historyPerTopic = 0
+    let core = BrokerCore(loop: loop, outboxes: [outbox], configuration: configuration)
     for index in 0..<count {
         let form = WireForm(mode: .raw, deflateWindowBits: windowBits(index))
         core.attach(Subscriber(wireForm: form, outbox: outbox), handshake: ByteBuffer(), rawPattern: try! TopicPattern("prices.*"))

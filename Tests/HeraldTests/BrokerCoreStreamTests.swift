@@ -1,4 +1,5 @@
 @testable import HeraldCore
+import HeraldServer
 import HeraldSettings
 import HeraldWire
 import NIOCore
@@ -13,11 +14,11 @@ import Topics
     let core: BrokerCore
 
     init() {
-        var settings = Settings()
-        settings.historyPerTopic = 10
-        settings.maxRetainedBytes = 8
-        settings.keepLatest = [try! TopicPattern("prices.>")]
-        core = BrokerCore(loop: loop, outboxes: [LoopOutbox(loop: loop)], settings: settings)
+        var configuration = BrokerCore.Configuration(Settings())
+        configuration.historyPerTopic = 10
+        configuration.maxRetainedBytes = 8
+        configuration.keepLatest = [try! TopicPattern("prices.>")]
+        core = BrokerCore(loop: loop, outboxes: [LoopOutbox(loop: loop)], configuration: configuration)
     }
 
     func stream(_ patterns: [String], resume: (String, UInt64)? = nil) -> RecordingConnection {

@@ -1,5 +1,6 @@
 @testable import HeraldCore
 import HeraldAuth
+import HeraldServer
 import HeraldSettings
 import HeraldWire
 import NIOCore
@@ -14,11 +15,11 @@ import Topics
     let core: BrokerCore
 
     init() {
-        var settings = Settings()
-        settings.historyPerTopic = 3
-        settings.maxSubscriptionsPerConnection = 2
-        settings.allowClientPublish = [try! TopicPattern("chat.>")]
-        core = BrokerCore(loop: loop, outboxes: [LoopOutbox(loop: loop)], settings: settings)
+        var configuration = BrokerCore.Configuration(Settings())
+        configuration.historyPerTopic = 3
+        configuration.maxSubscriptionsPerConnection = 2
+        configuration.allowClientPublish = [try! TopicPattern("chat.>")]
+        core = BrokerCore(loop: loop, outboxes: [LoopOutbox(loop: loop)], configuration: configuration)
     }
 
     func connect(raw pattern: String? = nil) -> (Subscriber, RecordingConnection) { core.attachRecorded(on: loop, raw: pattern) }
@@ -210,7 +211,7 @@ import Topics
 
     init() {
         let policy = AccessPolicy(keys: keys, allowAnonymous: [try! TopicPattern("public.>")], allowClientPublish: [try! TopicPattern("chat.>")])
-        core = BrokerCore(loop: loop, outboxes: [LoopOutbox(loop: loop)], settings: Settings(), policy: policy)
+        core = BrokerCore(loop: loop, outboxes: [LoopOutbox(loop: loop)], configuration: .init(Settings()), policy: policy)
     }
 
     func grants(subscribe: [String], publish: [String] = []) -> Grants {
@@ -272,10 +273,10 @@ import Topics
     let core: BrokerCore
 
     init() {
-        var settings = Settings()
-        settings.historyPerTopic = 1000
-        settings.maxPendingBytes = 64 * 1024
-        core = BrokerCore(loop: loop, outboxes: [LoopOutbox(loop: loop)], settings: settings)
+        var configuration = BrokerCore.Configuration(Settings())
+        configuration.historyPerTopic = 1000
+        configuration.maxPendingBytes = 64 * 1024
+        core = BrokerCore(loop: loop, outboxes: [LoopOutbox(loop: loop)], configuration: configuration)
     }
 
     func connect() -> (Subscriber, RecordingConnection) { core.attachRecorded(on: loop) }

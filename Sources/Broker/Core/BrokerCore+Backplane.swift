@@ -28,9 +28,9 @@ extension BrokerCore {
     /// A new epoch starts with empty stores, and event ids that carry it.
     private func startEpoch(_ newEpoch: String) {
         epoch = newEpoch
-        encoder = FrameEncoder(compressionThreshold: settings.compressionThreshold, memoryLevel: settings.deflateMemoryLevel, epoch: newEpoch)
-        history = Self.emptyHistory(settings)
-        retained = RetainedMessages(maxBytes: settings.maxRetainedBytes)
+        encoder = FrameEncoder(compressionThreshold: configuration.compressionThreshold, memoryLevel: configuration.deflateMemoryLevel, epoch: newEpoch)
+        history = Self.emptyHistory(configuration)
+        retained = RetainedMessages(maxBytes: configuration.maxRetainedBytes)
     }
 
     /// The backplane cannot hand back everything after `seq` (its log was trimmed while this

@@ -109,7 +109,7 @@ extension BrokerCore {
         // a lookup, which is what keeps a delivery to a few hundred nanoseconds.
         var lastForm = WireForm(mode: .raw, deflateWindowBits: 0)
         var lastFrame: ByteBuffer?
-        let keepLatest = !settings.keepLatest.isEmpty && settings.keepLatest.contains { $0.matches(topic) }
+        let keepLatest = !configuration.keepLatest.isEmpty && configuration.keepLatest.contains { $0.matches(topic) }
         index.forEachMatch(topic) { $0.withSubscriber { subscriber in
             guard subscriber.lastQueuedSeq < seq else { return }  // another pattern already matched
             subscriber.lastQueuedSeq = seq

@@ -27,7 +27,7 @@ extension BrokerCore {
         loop.assertInEventLoop()
         guard subscriber.isAttached, let replay = subscriber.replay else { return }
         defer { scheduleSend() }
-        var budget = ReplayBudget(maxPendingBytes: settings.maxPendingBytes)
+        var budget = ReplayBudget(maxPendingBytes: configuration.maxPendingBytes)
         while !budget.isSpent, var cursor = replay.cursors.first {
             let done = advance(&cursor, for: subscriber, budget: &budget)
             if done {
@@ -103,15 +103,15 @@ extension BrokerCore {
         let counters = subscriber.outbox.counters
         let conflated = replay.held.append(frame, latestOf: topic)
         if conflated > 0 { counters.conflated.wrappingIncrement(by: conflated, ordering: .relaxed) }
-        guard replay.held.bytes > settings.maxPendingBytes else { return }
-        switch settings.slowConsumer {
+        guard replay.held.bytes > configuration.maxPendingBytes else { return }
+        switch configuration.slowConsumer {
         case .disconnect:
             counters.dropped.wrappingIncrement(by: replay.held.count, ordering: .relaxed)
             subscriber.outbox.enqueue(.slowConsumer, to: subscriber)
             detach(subscriber)  // nothing more for a connection that is going
         case .drop:
             var dropped = 0
-            while replay.held.bytes > settings.maxPendingBytes, replay.held.dropOldest() { dropped += 1 }
+            while replay.held.bytes > configuration.maxPendingBytes, replay.held.dropOldest() { dropped += 1 }
             counters.dropped.wrappingIncrement(by: dropped, ordering: .relaxed)
         }
     }

@@ -1,4 +1,3 @@
-import HeraldSettings
 import HeraldWire
 import Atomics
 import HeraldAuth
@@ -23,7 +22,7 @@ package final class BrokerCore: @unchecked Sendable {
     }
 
     package let loop: any EventLoop
-    package let settings: Settings
+    package let configuration: Configuration
     /// What SIGHUP may change; read by connections on every loop.
     package let policy: AccessPolicyStore
     /// Changes only when a backplane's store lost its data (PROTOCOL.md §13).
@@ -59,23 +58,23 @@ package final class BrokerCore: @unchecked Sendable {
     /// Refusals of PROTOCOL.md §7 are logged, once each; nothing is logged per message.
     private let logger: Logger
 
-    /// `policy` nil: the one `settings` describe without keys (access control off).
-    package init(loop: any EventLoop, outboxes: [LoopOutbox], settings: Settings, policy: AccessPolicy? = nil,
+    /// `policy` nil: the one `configuration` describes without keys (access control off).
+    package init(loop: any EventLoop, outboxes: [LoopOutbox], configuration: Configuration, policy: AccessPolicy? = nil,
                  logger: Logger = Logger(label: "herald", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.logger = logger
         self.loop = loop
         self.outboxes = outboxes
-        self.settings = settings
-        self.policy = AccessPolicyStore(policy ?? AccessPolicy(allowClientPublish: settings.allowClientPublish))
+        self.configuration = configuration
+        self.policy = AccessPolicyStore(policy ?? AccessPolicy(allowClientPublish: configuration.allowClientPublish))
 
-        self.history = Self.emptyHistory(settings)
-        self.retained = RetainedMessages(maxBytes: settings.maxRetainedBytes)
+        self.history = Self.emptyHistory(configuration)
+        self.retained = RetainedMessages(maxBytes: configuration.maxRetainedBytes)
         var generator = SystemRandomNumberGenerator()
         self.epoch = String(generator.next() as UInt64, radix: 16)
-        self.encoder = FrameEncoder(compressionThreshold: settings.compressionThreshold, memoryLevel: settings.deflateMemoryLevel, epoch: epoch)
+        self.encoder = FrameEncoder(compressionThreshold: configuration.compressionThreshold, memoryLevel: configuration.deflateMemoryLevel, epoch: epoch)
         for outbox in outboxes {
             outbox.batchTaken = { [unowned self] in self.batchTaken() }
-            outbox.subscriberLimit = max(settings.maxPendingBytes / 4, 1)
+            outbox.subscriberLimit = max(configuration.maxPendingBytes / 4, 1)
         }
     }
 
@@ -118,13 +117,13 @@ package final class BrokerCore: @unchecked Sendable {
         }
         let sameEpoch = resume.epoch == epoch
         let from = sameEpoch ? resume.seq : 0
-        if !sameEpoch || history.forgottenThrough > from || (settings.historyPerTopic == 0 && from < seq) {
+        if !sameEpoch || history.forgottenThrough > from || (configuration.historyPerTopic == 0 && from < seq) {
             reply(ServerReply.gap(topic: nil, since: resume.seq), to: subscriber)
         }
         for pattern in patterns {
             subscriber.patterns[pattern] = from
             index.insert(pattern, for: IndexedSubscriber(subscriber))
-            if settings.historyPerTopic > 0 {
+            if configuration.historyPerTopic > 0 {
                 startReplay(of: pattern, from: .history(reportsGaps: sameEpoch), since: from, coveredAbove: nil, for: subscriber)
             }
         }
@@ -141,8 +140,8 @@ package final class BrokerCore: @unchecked Sendable {
         subscriber.replay = nil
     }
 
-    static func emptyHistory(_ settings: Settings) -> MessageHistory<PublishedMessage> {
-        MessageHistory(capacityPerTopic: settings.historyPerTopic, maxBytes: settings.maxHistoryBytes, ttl: UInt64(settings.historyTTLSeconds * 1e9))
+    static func emptyHistory(_ configuration: Configuration) -> MessageHistory<PublishedMessage> {
+        MessageHistory(capacityPerTopic: configuration.historyPerTopic, maxBytes: configuration.maxHistoryBytes, ttl: UInt64(configuration.historyTTLSeconds * 1e9))
     }
 
     // MARK: JSON mode
@@ -207,8 +206,8 @@ package final class BrokerCore: @unchecked Sendable {
         }
         let earlier = subscriber.patterns[pattern]
         if earlier == nil {
-            guard subscriber.patterns.count < settings.maxSubscriptionsPerConnection else {
-                let limit = settings.maxSubscriptionsPerConnection
+            guard subscriber.patterns.count < configuration.maxSubscriptionsPerConnection else {
+                let limit = configuration.maxSubscriptionsPerConnection
                 reply(ServerReply.error(id: id, code: "too_many_subscriptions", message: "at most \(limit) subscriptions per connection"), to: subscriber)
                 return
             }
@@ -232,7 +231,7 @@ package final class BrokerCore: @unchecked Sendable {
         subscriber.patterns[pattern] = min(from, earlier ?? .max)
         if !sameEpoch {
             reply(ServerReply.gap(topic: nil, since: since), to: subscriber)
-        } else if settings.historyPerTopic == 0 {
+        } else if configuration.historyPerTopic == 0 {
             // No history: a topic it can name gets its own gap; a wildcard's topics, one null gap.
             if let topic = pattern.exactName {
                 if history.evictedThrough(on: topic) > since { reply(ServerReply.gap(topic: topic.string, since: since), to: subscriber) }
@@ -318,8 +317,8 @@ package final class BrokerCore: @unchecked Sendable {
     /// Drops the history of topics quiet for `--history-ttl`, checking a few times per TTL
     /// and at least every second; only topics filed as due are looked at.
     package func startExpirySweep() {
-        guard settings.historyTTLSeconds > 0, settings.historyPerTopic > 0, expirySweep == nil else { return }
-        let interval = TimeAmount.nanoseconds(Int64(min(1, max(0.01, settings.historyTTLSeconds / 4)) * 1e9))
+        guard configuration.historyTTLSeconds > 0, configuration.historyPerTopic > 0, expirySweep == nil else { return }
+        let interval = TimeAmount.nanoseconds(Int64(min(1, max(0.01, configuration.historyTTLSeconds / 4)) * 1e9))
         expirySweep = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [unowned self] _ in
             history.expire(now: NIODeadline.now().uptimeNanoseconds)
         }

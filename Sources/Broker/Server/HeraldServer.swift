@@ -69,11 +69,11 @@ public final class HeraldServer: Sendable {
         // Sweep often enough that pings and idle closes are at most a quarter late.
         let sweepSeconds = min(1, max(0.01, min(settings.pingIntervalSeconds, settings.idleTimeoutSeconds) / 4))
         let outboxes = loops.all.map { LoopOutbox(loop: $0) }
-        let services = outboxes.map { LoopServices(outbox: $0, sweepInterval: .seconds(sweepSeconds), logger: logger) }
+        let services = outboxes.map { LoopServices(outbox: $0, settings: settings, sweepInterval: .seconds(sweepSeconds), logger: logger) }
         for service in services {
             try await service.outbox.loop.submit { service.outbox.afterBatch = { service.flushBatch() } }.get()
         }
-        let core = BrokerCore(loop: loops.coreLoop, outboxes: outboxes, settings: settings, policy: policy, logger: logger)
+        let core = BrokerCore(loop: loops.coreLoop, outboxes: outboxes, configuration: .init(settings), policy: policy, logger: logger)
         let listener = ListenerContext(core: core, services: services, settings: settings, tls: tls, logger: logger)
         try await core.loop.submit {
             core.startExpirySweep()
@@ -143,7 +143,7 @@ public final class HeraldServer: Sendable {
                 core.publishers += 1
                 channel.closeFuture.whenComplete { _ in core.publishers -= 1 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(PublisherProtocolSniffer(core: core, metrics: listener.metrics))
+                    try channel.pipeline.syncOperations.addHandler(PublisherProtocolSniffer(core: core, settings: settings, metrics: listener.metrics))
                 }
             }
     }

@@ -1,4 +1,5 @@
 import HeraldCore
+import HeraldSettings
 import HeraldWire
 import NIOCore
 import NIOHTTP1
@@ -14,6 +15,7 @@ final class PublisherHTTPHandler: PublisherReadGate {
     typealias OutboundOut = HTTPServerResponsePart
 
     let core: BrokerCore
+    private let settings: Settings
     private let metrics: MetricsEndpoint
     private var request: PublishHTTPRequest?
     private var head: HTTPRequestHead?
@@ -21,8 +23,9 @@ final class PublisherHTTPHandler: PublisherReadGate {
     private let watch: IncompleteRequestWatch
     private(set) var context: ChannelHandlerContext?
 
-    init(core: BrokerCore, metrics: MetricsEndpoint, watch: IncompleteRequestWatch) {
+    init(core: BrokerCore, settings: Settings, metrics: MetricsEndpoint, watch: IncompleteRequestWatch) {
         self.core = core
+        self.settings = settings
         self.metrics = metrics
         self.watch = watch
     }
@@ -34,7 +37,7 @@ final class PublisherHTTPHandler: PublisherReadGate {
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
-            let request = PublishHTTPRequest(method: head.method, uri: head.uri, maxBodyBytes: core.settings.maxMessageBytes)
+            let request = PublishHTTPRequest(method: head.method, uri: head.uri, maxBodyBytes: settings.maxMessageBytes)
             self.request = request
             answerExpectation(of: head, request: request, context: context)
         case .body(var chunk):
@@ -53,12 +56,12 @@ final class PublisherHTTPHandler: PublisherReadGate {
     /// may or may not follow.
     private func answerExpectation(of head: HTTPRequestHead, request: PublishHTTPRequest, context: ChannelHandlerContext) {
         guard head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }), case .publish = request.route else { return }
-        if let length = head.headers["content-length"].first.flatMap({ Int($0) }), length > core.settings.maxMessageBytes {
+        if let length = head.headers["content-length"].first.flatMap({ Int($0) }), length > settings.maxMessageBytes {
             self.head = nil
             self.request = nil
             var closing = head
             closing.headers.replaceOrAdd(name: "connection", value: "close")
-            let limit = core.settings.maxMessageBytes
+            let limit = settings.maxMessageBytes
             send(.error(.payloadTooLarge, "too_large", "the body is over --max-message-bytes (\(limit))"), head: closing, context: context)
             return
         }
@@ -84,7 +87,7 @@ final class PublisherHTTPHandler: PublisherReadGate {
             }
         case .publish(let topic, let retain):
             guard let payload = request.body else {
-                let limit = core.settings.maxMessageBytes
+                let limit = settings.maxMessageBytes
                 send(.error(.payloadTooLarge, "too_large", "the body is over --max-message-bytes (\(limit))"), head: head, context: context)
                 return
             }

@@ -1,4 +1,5 @@
 import HeraldCore
+import HeraldSettings
 import HeraldWire
 import NIOCore
 
@@ -15,6 +16,7 @@ final class PublisherHandler: PublisherReadGate {
     typealias OutboundOut = ByteBuffer
 
     let core: BrokerCore
+    private let settings: Settings
     private var parser: PublisherCommandParser
     private var buffer = ByteBuffer()
     private var closing = false
@@ -34,11 +36,12 @@ final class PublisherHandler: PublisherReadGate {
     /// awaited from the backplane are under their limit (`PublisherReadGate`).
     var hasRoomForCommands: Bool { !continuing && waiting.count < Self.awaitedRepliesLimit }
 
-    init(core: BrokerCore) {
+    init(core: BrokerCore, settings: Settings) {
         self.core = core
+        self.settings = settings
         self.parser = PublisherCommandParser(
-            maxLineBytes: core.settings.maxLineBytes,
-            maxPayloadBytes: core.settings.maxMessageBytes
+            maxLineBytes: settings.maxLineBytes,
+            maxPayloadBytes: settings.maxMessageBytes
         )
     }
 
@@ -164,7 +167,7 @@ final class PublisherHandler: PublisherReadGate {
         }
         guard restart || incompleteTimer == nil else { return }
         incompleteTimer?.cancel()
-        incompleteTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(core.settings.handshakeTimeoutSeconds)) {
+        incompleteTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(settings.handshakeTimeoutSeconds)) {
             context.close(promise: nil)
         }
     }

@@ -1,4 +1,5 @@
 import HeraldCore
+import HeraldSettings
 import NIOCore
 import NIOHTTP1
 
@@ -14,14 +15,16 @@ final class PublisherProtocolSniffer: ChannelInboundHandler, RemovableChannelHan
     }
 
     private let core: BrokerCore
+    private let settings: Settings
     private let metrics: MetricsEndpoint
     private var buffered: ByteBuffer?
     /// Runs while a first word is incomplete: a connection that sent nothing is idle and
     /// stays, one that sent half a word is an incomplete command (PROTOCOL.md §6).
     private var undecidedTimer: Scheduled<Void>?
 
-    init(core: BrokerCore, metrics: MetricsEndpoint) {
+    init(core: BrokerCore, settings: Settings, metrics: MetricsEndpoint) {
         self.core = core
+        self.settings = settings
         self.metrics = metrics
     }
 
@@ -53,7 +56,7 @@ final class PublisherProtocolSniffer: ChannelInboundHandler, RemovableChannelHan
         guard let found = Self.sniff(incoming) else {
             buffered = incoming
             if undecidedTimer == nil {
-                undecidedTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(core.settings.handshakeTimeoutSeconds)) {
+                undecidedTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(settings.handshakeTimeoutSeconds)) {
                     context.close(promise: nil)
                 }
             }
@@ -65,10 +68,10 @@ final class PublisherProtocolSniffer: ChannelInboundHandler, RemovableChannelHan
             let pipeline = context.pipeline.syncOperations
             switch found {
             case .lineProtocol:
-                try pipeline.addHandler(PublisherHandler(core: core), position: .after(self))
+                try pipeline.addHandler(PublisherHandler(core: core, settings: settings), position: .after(self))
             case .http:
-                let watch = IncompleteRequestWatch(timeout: .seconds(core.settings.handshakeTimeoutSeconds))
-                try pipeline.addHandler(PublisherHTTPHandler(core: core, metrics: metrics, watch: watch), position: .after(self))
+                let watch = IncompleteRequestWatch(timeout: .seconds(settings.handshakeTimeoutSeconds))
+                try pipeline.addHandler(PublisherHTTPHandler(core: core, settings: settings, metrics: metrics, watch: watch), position: .after(self))
                 try pipeline.configureHTTPServerPipeline(position: .after(self), withPipeliningAssistance: true, withErrorHandling: true)
                 try pipeline.addHandler(watch, position: .after(self))
             }

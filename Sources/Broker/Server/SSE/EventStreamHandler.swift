@@ -29,7 +29,7 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
         self.core = core
         self.services = services
         self.subject = token?.grants.subject
-        let settings = core.settings
+        let settings = services.settings
         self.state = ConnectionStateMachine(
             maxMessageBytes: settings.maxMessageBytes, compressed: false, backlogLimit: settings.maxPendingBytes / 2,
             policy: settings.slowConsumer == .drop ? .drop : .disconnect, now: .now()
@@ -102,7 +102,7 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
         recountWithheld(context: context)
         // The client never sends: no idle timeout, only pings (which keep proxies from
         // closing a quiet stream) and the token's expiry.
-        switch state.sweep(now: now, idleTimeout: .hours(24 * 365), pingInterval: .seconds(core.settings.pingIntervalSeconds)) {
+        switch state.sweep(now: now, idleTimeout: .hours(24 * 365), pingInterval: .seconds(services.settings.pingIntervalSeconds)) {
         case .none, .idleClose:
             break
         case .ping:

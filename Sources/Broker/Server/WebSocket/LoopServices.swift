@@ -1,5 +1,6 @@
 import Deflate
 import HeraldCore
+import HeraldSettings
 import Logging
 import NIOCore
 
@@ -19,6 +20,8 @@ protocol LoopConnection: AnyObject {
 
 final class LoopServices: @unchecked Sendable {
     let outbox: LoopOutbox
+    /// The connections' limits and timeouts, which only a restart changes.
+    let settings: Settings
     /// Shared by the loop's connections rather than held by each: a `Logger` costs a
     /// connection more than its frame decoder.
     let logger: Logger
@@ -30,8 +33,9 @@ final class LoopServices: @unchecked Sendable {
     private var sweepTask: RepeatedTask?
     private let sweepInterval: TimeAmount
 
-    init(outbox: LoopOutbox, sweepInterval: TimeAmount, logger: Logger) {
+    init(outbox: LoopOutbox, settings: Settings, sweepInterval: TimeAmount, logger: Logger) {
         self.outbox = outbox
+        self.settings = settings
         self.logger = logger
         self.sweepInterval = sweepInterval
     }

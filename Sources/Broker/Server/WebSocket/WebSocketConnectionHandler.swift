@@ -66,7 +66,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         self.core = core
         self.services = services
         self.route = route
-        let settings = core.settings
+        let settings = services.settings
         self.frames = ClientFrameParser(maxFrameSize: settings.maxFrameBytes)
         // NIO buffers up to half the limit (its high water mark); the backlog holds the rest.
         self.state = ConnectionStateMachine(
@@ -242,7 +242,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     private func inflate(_ payload: ByteBuffer, context: ChannelHandlerContext) -> ByteBuffer? {
-        let limit = core.settings.maxMessageBytes
+        let limit = services.settings.maxMessageBytes
         guard let decompressor = services.decompressor else {
             sendClose(code: CloseCode.internalError, reason: "no decompressor", context: context)
             return nil
@@ -311,7 +311,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             return
         }
         if let error = error as? NIOWebSocketError, error == .invalidFrameLength {
-            sendClose(code: CloseCode.tooBig, reason: "frame exceeds \(core.settings.maxFrameBytes) bytes", context: context)
+            sendClose(code: CloseCode.tooBig, reason: "frame exceeds \(services.settings.maxFrameBytes) bytes", context: context)
         } else if error is NIOWebSocketError {
             sendClose(code: CloseCode.protocolError, reason: "invalid control frame", context: context)
         } else {
@@ -347,7 +347,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     func sweep(now: NIODeadline) {
         guard let context else { return }
         recountWithheld(context: context)
-        let settings = core.settings
+        let settings = services.settings
         switch state.sweep(now: now, idleTimeout: .seconds(settings.idleTimeoutSeconds), pingInterval: .seconds(settings.pingIntervalSeconds)) {
         case .none:
             break
