@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "HeraldCore",
             dependencies: [
-                "Deflate", "Topics", "JSON", "HeraldWire", "HeraldAuth", log, nio("NIOCore"), nio("NIOConcurrencyHelpers"),
+                "Deflate", "Topics", "JSON", "HeraldWire", "HeraldAuth", log, nio("NIOCore"), nio("NIOConcurrencyHelpers"), nio("NIOWebSocket"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ],
@@ -108,7 +108,6 @@ let package = Package(
             name: "HeraldClient",
             dependencies: [
                 "HeraldWire", "HeraldCommandLine", "Deflate", nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
-                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ],
             path: "Sources/CLI/Client"
         ),
@@ -125,7 +124,7 @@ let package = Package(
             name: "herald",
             dependencies: [
                 "HeraldServer", "HeraldSettings", "HeraldAuth", "HeraldClient", "HeraldBench", "HeraldCommandLine", "HeraldWire", "JSON", "Topics", log,
-                nio("NIOCore"), nio("NIOPosix"),
+                nio("NIOCore"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ],
@@ -141,9 +140,9 @@ let package = Package(
             name: "HeraldRedisTests",
             dependencies: ["HeraldRedis", nio("NIOCore"), nio("NIOPosix"), nio("NIOEmbedded")]
         ),
-        .testTarget(name: "DeflateTests", dependencies: ["Deflate", "TestSupport"]),
+        .testTarget(name: "DeflateTests", dependencies: ["Deflate", "TestSupport", nio("NIOCore")]),
         .testTarget(name: "TopicsTests", dependencies: ["Topics", "TestSupport"]),
-        .testTarget(name: "HeraldSettingsTests", dependencies: ["HeraldSettings", "Topics"]),
+        .testTarget(name: "HeraldSettingsTests", dependencies: ["HeraldSettings", "Topics", log]),
         .testTarget(name: "HeraldCommandLineTests", dependencies: ["HeraldCommandLine"]),
         .testTarget(
             name: "HeraldAuthTests",
@@ -152,8 +151,8 @@ let package = Package(
         .testTarget(
             name: "HeraldTests",
             dependencies: [
-                "HeraldWire", "JSON", "HeraldCore", "HeraldServer", "HeraldClient", "HeraldSettings", "Deflate", "Topics", "TestSupport",
-                nio("NIOCore"), nio("NIOPosix"), nio("NIOEmbedded"), nio("NIOWebSocket"), nio("NIOHTTP1"), log,
+                "HeraldWire", "JSON", "HeraldAuth", "HeraldCore", "HeraldServer", "HeraldClient", "HeraldSettings", "Deflate", "Topics",
+                nio("NIOCore"), nio("NIOEmbedded"), nio("NIOWebSocket"), nio("NIOHTTP1"), log,
             ]
         ),
     ]

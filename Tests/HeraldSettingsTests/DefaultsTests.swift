@@ -1,6 +1,7 @@
 import HeraldSettings
 import Logging
 import Testing
+import Topics
 
 @Suite struct DefaultsTests {
     @Test func defaultsAreTheContractsDefaults() {

@@ -2,6 +2,7 @@ import HeraldSettings
 import Logging
 import Testing
 import Foundation
+import Topics
 
 @Suite struct ReloadAndHelpTests {
     /// The names of PROTOCOL.md §1, §6 and §10 that exist today; a setting added to the table

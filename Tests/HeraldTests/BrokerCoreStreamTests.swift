@@ -1,7 +1,5 @@
 @testable import HeraldCore
-import HeraldServer
 import HeraldSettings
-import HeraldWire
 import NIOCore
 import NIOEmbedded
 import Testing

@@ -1,6 +1,5 @@
 @testable import HeraldCore
 import HeraldAuth
-import HeraldServer
 import HeraldSettings
 import HeraldWire
 import NIOCore

@@ -1,5 +1,4 @@
 @testable import HeraldServer
-import HeraldWire
 import NIOCore
 import NIOWebSocket
 import Testing

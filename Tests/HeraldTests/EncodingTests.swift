@@ -1,8 +1,5 @@
 @testable import HeraldWire
 @testable import HeraldCore
-@testable import HeraldServer
-@testable import HeraldClient
-import HeraldSettings
 import Deflate
 import NIOCore
 import Testing

@@ -1,8 +1,4 @@
 @testable import HeraldWire
-@testable import HeraldCore
-@testable import HeraldServer
-@testable import HeraldClient
-import HeraldSettings
 import Deflate
 import NIOHTTP1
 import Testing

@@ -1,8 +1,4 @@
 @testable import HeraldWire
-@testable import HeraldCore
-@testable import HeraldServer
-@testable import HeraldClient
-import HeraldSettings
 import JSON
 import NIOCore
 import Testing

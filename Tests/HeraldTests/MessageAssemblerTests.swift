@@ -1,8 +1,4 @@
 @testable import HeraldWire
-@testable import HeraldCore
-@testable import HeraldServer
-@testable import HeraldClient
-import HeraldSettings
 import NIOCore
 import NIOWebSocket
 import Testing

@@ -1,5 +1,3 @@
-@testable import HeraldWire
-@testable import HeraldCore
 @testable import HeraldServer
 @testable import HeraldClient
 import HeraldSettings

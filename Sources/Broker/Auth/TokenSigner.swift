@@ -1,4 +1,3 @@
-import Digest
 import Topics
 
 /// Makes the tokens of `herald token` (PROTOCOL.md §1): HS256 with the first key of the file.

@@ -1,4 +1,3 @@
-import HeraldWire
 import Atomics
 import NIOCore
 import Topics

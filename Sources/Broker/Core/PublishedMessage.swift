@@ -1,6 +1,5 @@
 import HeraldWire
 import NIOCore
-import NIOWebSocket
 import Topics
 
 /// One accepted publish: its payload and its place in the broker's order. Lives on the core

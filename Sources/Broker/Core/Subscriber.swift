@@ -1,4 +1,3 @@
-import HeraldWire
 import HeraldAuth
 import NIOCore
 import Synchronization

@@ -7,7 +7,6 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-import Topics
 
 #if canImport(Glibc)
 import Glibc

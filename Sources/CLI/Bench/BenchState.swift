@@ -1,4 +1,3 @@
-import HeraldClient
 import HeraldWire
 import NIOCore
 

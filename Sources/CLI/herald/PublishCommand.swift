@@ -1,5 +1,4 @@
 import HeraldServer
-import HeraldCore
 import HeraldWire
 import HeraldClient
 import HeraldCommandLine

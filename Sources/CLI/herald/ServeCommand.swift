@@ -4,7 +4,6 @@ import HeraldCommandLine
 import Dispatch
 import HeraldSettings
 import Logging
-import Topics
 
 #if canImport(Glibc)
 import Glibc

@@ -3,7 +3,6 @@ import HeraldSettings
 import HeraldWire
 import NIOCore
 import NIOHTTP1
-import Topics
 
 /// HTTP/1.1 on the Unix socket (PROTOCOL.md §9): `POST /publish/{topic}`, `GET /stats`,
 /// `/healthz` and `/metrics`, with keep-alive and pipelining (NIO's pipelining handler keeps

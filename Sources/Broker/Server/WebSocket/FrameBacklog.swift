@@ -1,5 +1,4 @@
 import DequeModule
-import HeraldWire
 import NIOCore
 import Topics
 

@@ -7,7 +7,6 @@ import JSON
 import Logging
 import NIOCore
 import NIOWebSocket
-import Topics
 
 /// One subscriber's WebSocket after the handshake. The rules live in
 /// `ConnectionStateMachine`; this handler feeds it frames, writability and time, and carries
