@@ -4,10 +4,15 @@ import PackageDescription
 let nio: (String) -> Target.Dependency = { .product(name: $0, package: "swift-nio") }
 let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
 
-/// The layers, each allowed to see only those below it (docs/ARCHITECTURE.md draws the graph):
-/// Topics, Deflate → HeraldWire, HeraldSettings → HeraldAuth → HeraldCore → HeraldServer;
-/// HeraldWire → HeraldClient → HeraldBench; HeraldCommandLine (the CLI's parsing) under
-/// HeraldSettings and HeraldClient; the `herald` executable on top of all.
+/// The layers, each allowed to see only those below it (docs/ARCHITECTURE.md draws the graph;
+/// `scripts/target_graph.py` prints it from this file and checks the document's copy):
+/// at the bottom Topics, Digest, JSON, TOML and HeraldCommandLine, on no other target of
+/// herald's, and Deflate on the system zlib; then the broker, JSON → HeraldAuth →
+/// HeraldCore → HeraldBackplane → HeraldServer, with HeraldWire under the core and
+/// HeraldRedis under the backplane; HeraldSettings (on TOML and HeraldCommandLine) is seen
+/// first by HeraldServer, which builds the core's Configuration from it; the command line,
+/// HeraldWire → HeraldClient → HeraldBench (which reads the socket default from
+/// HeraldSettings); the `herald` executable on top of all.
 let package = Package(
     name: "herald",
     products: [
