@@ -10,7 +10,7 @@ HERALD_RELEASE := .build/release/herald
 STATIC_SCRATCH := .build-static
 HERALD_STATIC  := $(STATIC_SCRATCH)/release/herald
 
-.PHONY: all build release run test test-swift test-differential test-interop deps venv browser tools fuzz bench benchmarks bench-compare clean \
+.PHONY: all build release run test check test-swift test-differential test-interop deps venv browser tools fuzz bench benchmarks bench-compare clean \
         release-static install uninstall deb
 
 all: build
@@ -83,7 +83,19 @@ tools:
 	  fi; \
 	fi
 
-test: test-swift test-differential test-interop
+test: check test-swift test-differential test-interop
+
+# The graph's rules and a clean build: every import declared in Package.swift (SwiftPM checks
+# the files it compiles, so a fresh clone's build, as CI's, checks them all), no compiler
+# warning in herald's own sources, and docs/ARCHITECTURE.md's graph in step with the package.
+check: deps
+	@status=0; $(SWIFT) build --build-tests --explicit-target-dependency-import-check error > .check.log 2>&1 || status=$$?; \
+	  cat .check.log; \
+	  if [ $$status -ne 0 ]; then exit $$status; fi; \
+	  if grep -E '^$(CURDIR)/(Sources|Tests)/[^ ]*: warning:' .check.log; then \
+	    echo "compiler warnings in herald's sources (above)" >&2; exit 1; \
+	  fi
+	$(PYTHON) scripts/target_graph.py --check docs/ARCHITECTURE.md
 
 test-swift: deps tools
 	$(SWIFT) build --build-tests
