@@ -184,6 +184,7 @@ DEB_OUT        ?= .build
 DEB_STAGE      := .build/deb-staging
 
 deb: release-static
+	@[ -n "$(HERALD_VERSION)" ] || { echo "cannot read herald's version from Sources/CLI/herald/Herald.swift" >&2; exit 1; }
 	rm -rf $(DEB_STAGE)
 	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEB_STAGE)) PREFIX=/usr
 	install -d -m 0755 $(DEB_STAGE)/DEBIAN $(DEB_STAGE)/usr/share/doc/herald
