@@ -32,9 +32,9 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
         let settings = services.settings
         self.state = ConnectionStateMachine(
             maxMessageBytes: settings.maxMessageBytes, compressed: false, backlogLimit: settings.maxPendingBytes / 2,
-            policy: settings.slowConsumer == .drop ? .drop : .disconnect, now: .now()
+            policy: settings.slowConsumer == .drop ? .drop : .disconnect, now: .now(),
+            tokenExpiry: token?.grants.expiresAt.map { .now() + .seconds(max(0, $0 - WallClock.now())) }
         )
-        state.tokenExpiry = token?.grants.expiresAt.map { .now() + .seconds(max(0, $0 - WallClock.now())) }
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -44,12 +44,12 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        markClosed()
+        run(state.channelClosed(), context: context)
         self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        markClosed()
+        run(state.channelClosed(), context: context)
         context.fireChannelInactive()
     }
 
@@ -60,37 +60,60 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
         context.close(promise: nil)
     }
 
-    private func markClosed() {
-        released(from: services.outbox.counters.sseConnections)
-    }
-
     // MARK: From the core
 
     func deliver(_ delivery: Delivery) {
         guard let context else { return }
         switch delivery {
         case .handshake(let response):
-            _ = state.handshakeSent()
-            context.writeAndFlush(wrapOutboundOut(response), promise: nil)
-            services.startSweeping(self)
-        case .close:
-            // Shutdown: what is queued goes out, then the stream ends and the client reconnects.
-            for events in state.drainForShutdown() { write(events, context: context) }
-            _ = state.closeInitiated()
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            run(state.handshakeQueued(response), context: context)
+        case .close(let code):
+            run(state.shutdownRequested(code: code), context: context)
         default:
             deliverQueued(delivery, context: context)
         }
     }
 
-    func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext) {
-        countSlowDisconnect(dropped: dropped, transport: "sse", context: context)
-        resetDiscardingUnwritten(context: context)
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        recountWithheld(context: context)
+        run(state.writabilityChanged(context.channel.isWritable), context: context)
+        context.fireChannelWritabilityChanged()
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        writabilityChanged(context: context)
-        context.fireChannelWritabilityChanged()
+    func run(_ action: ConnectionStateMachine.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            break
+        case .sendHandshake(let response, _):
+            context.writeAndFlush(wrapOutboundOut(response), promise: nil)
+            services.startSweeping(self)
+        case .write, .queued:
+            assertionFailure("carried out by deliverQueued, which holds the frames")
+        case .disconnectSlowConsumer(let dropped):
+            countSlowDisconnect(dropped: dropped, transport: "sse", context: context)
+            resetDiscardingUnwritten(context: context)
+        case .markLagging:
+            subscriber.lagging.store(true, ordering: .relaxed)
+        case .resume(let drain, _):
+            // Reads are never held: whatever the client sends is dropped as it comes.
+            self.drain(drain, context: context)
+        case .continueReplay:
+            continueReplay()
+        case .shutdown(let drained, _):
+            // What is queued goes out, then the stream ends and the client reconnects.
+            for events in drained { write(events, context: context) }
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        case .released(let undelivered):
+            released(undelivered, from: services.outbox.counters.sseConnections)
+        case .ping:
+            write(Self.ping, context: context)
+            context.flush()
+        case .tokenExpired:
+            logger.info("token expired", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "subject": "\(subject ?? "-")"])
+            context.close(promise: nil)
+        case .pong, .message, .sendClose, .echoClose, .closeConnection, .read, .hold:
+            assertionFailure("an event stream reads nothing from its client")
+        }
     }
 
     // MARK: Time
@@ -102,18 +125,7 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
         recountWithheld(context: context)
         // The client never sends: no idle timeout, only pings (which keep proxies from
         // closing a quiet stream) and the token's expiry.
-        switch state.sweep(now: now, idleTimeout: .hours(24 * 365), pingInterval: .seconds(services.settings.pingIntervalSeconds)) {
-        case .none, .idleClose:
-            break
-        case .ping:
-            if state.isWritable && !state.lagging {
-                write(Self.ping, context: context)
-                context.flush()
-            }
-        case .tokenExpired:
-            logger.info("token expired", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "subject": "\(subject ?? "-")"])
-            _ = state.closeInitiated()
-            context.close(promise: nil)
-        }
+        let ping = TimeAmount.seconds(services.settings.pingIntervalSeconds)
+        run(state.sweep(now: now, idleTimeout: nil, pingInterval: ping, pingInBand: true), context: context)
     }
 }

@@ -11,8 +11,8 @@ import Musl
 
 /// What a WebSocket connection and an event stream do alike with what the core sends them:
 /// the connection's `ConnectionStateMachine` decides whether frames go out now, wait in the
-/// backlog (keep-latest ones filed by topic) or end a slow consumer, and a lagging
-/// connection's backlog goes out a generation at a time.
+/// backlog (keep-latest ones filed by topic) or end a slow consumer; these carry out the
+/// actions both transports share, from each handler's `run`.
 protocol OutboundConnection: LoopConnection {
     var state: ConnectionStateMachine { get set }
     var services: LoopServices { get }
@@ -22,7 +22,8 @@ protocol OutboundConnection: LoopConnection {
     /// Bytes handed to NIO that it still held at the last look (see `recountWithheld`).
     var withheldBytes: Int { get set }
     var context: ChannelHandlerContext? { get }
-    func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext)
+    /// Carries out what the state machine answered.
+    func run(_ action: ConnectionStateMachine.Action, context: ChannelHandlerContext)
 }
 
 extension OutboundConnection {
@@ -57,9 +58,8 @@ extension OutboundConnection {
 
     /// The connection is gone: what it had queued counts as dropped, it leaves its loop's
     /// sweep and `open` (its transport's count), and the core forgets it.
-    func released(from open: ManagedAtomic<Int>) {
-        guard state.phase != .closed else { return }
-        services.outbox.droppedSinceBatch += state.closed()
+    func released(_ undelivered: Int, from open: ManagedAtomic<Int>) {
+        services.outbox.droppedSinceBatch += undelivered
         services.stopSweeping(self)
         subscriber.connection = nil
         open.wrappingDecrement(ordering: .relaxed)
@@ -82,30 +82,21 @@ extension OutboundConnection {
     func deliverQueued(_ delivery: Delivery, context: ChannelHandlerContext) {
         switch delivery {
         case .frames(let bytes, let messages, let live):
-            queue(bytes, messages: messages, live: live, latestOf: nil, context: context)
+            queued(bytes, live: live, state.framesQueued(bytes, messages: messages, exempt: live.includesKeepLatest), context: context)
         case .latest(let frame, let topic, let live):
-            queue(frame, messages: 1, live: live, latestOf: topic, context: context)
+            queued(frame, live: live, state.latestQueued(frame, topic: topic), context: context)
         case .replayPaused:
-            if state.replayPaused() { continueReplay() }
+            run(state.replayPaused(), context: context)
         case .slowConsumer:
-            if case .disconnectSlowConsumer(let dropped) = state.overBudget() {
-                disconnectSlowConsumer(dropped: dropped, context: context)
-            }
+            run(state.overBudget(), context: context)
         case .handshake, .close:
             assertionFailure("the transport writes its own handshake and close")
         }
     }
 
-    /// `.frames` (`topic` nil) and `.latest` deliveries.
-    func queue(_ bytes: ByteBuffer, messages: Int, live: LiveMessages, latestOf topic: TopicName?, context: ChannelHandlerContext) {
-        let action: ConnectionStateMachine.OutboundAction
-        if let topic {
-            let (queued, conflated) = state.latestQueued(bytes, topic: topic)
-            services.outbox.conflatedSinceBatch += conflated
-            action = queued
-        } else {
-            action = state.framesQueued(bytes, messages: messages, exempt: live.includesKeepLatest)
-        }
+    /// The answer to frames the core queued: a write or a place in the backlog is carried
+    /// out here, where the frames and their stamps are; anything else is the handler's `run`.
+    private func queued(_ bytes: ByteBuffer, live: LiveMessages, _ action: ConnectionStateMachine.Action, context: ChannelHandlerContext) {
         switch action {
         case .write:
             write(bytes, context: context)
@@ -114,49 +105,37 @@ extension OutboundConnection {
                 flushScheduled = true
                 services.scheduleFlush(self)
             }
-        case .queued(let dropped):
+        case .queued(let dropped, let conflated):
             // Observed as it joins the backlog: the histogram holds no per-frame stamps.
             services.outbox.observeWritten(live)
             services.outbox.droppedSinceBatch += dropped
-        case .disconnectSlowConsumer(let dropped):
-            disconnectSlowConsumer(dropped: dropped, context: context)
-        case .ignore:
-            break
-        }
-    }
-
-    /// The channel's writability changed: a connection that stops being writable is lagging
-    /// (the core then sends keep-latest messages one by one); one that can write again
-    /// drains its backlog.
-    func writabilityChanged(context: ChannelHandlerContext) {
-        state.isWritable = context.channel.isWritable
-        recountWithheld(context: context)
-        if state.isWritable {
-            writeNextGeneration(context: context)
-        } else {
-            subscriber.lagging.store(true, ordering: .relaxed)
+            services.outbox.conflatedSinceBatch += conflated
+        default:
+            run(action, context: context)
         }
     }
 
     /// A lagging connection's backlog goes out one generation at a time: the next when
-    /// this one is written, or the connection has caught up.
-    func writeNextGeneration(context: ChannelHandlerContext) {
-        let generation = state.nextGeneration()
-        guard let last = generation.last else {
-            if !state.lagging { subscriber.lagging.store(false, ordering: .relaxed) }
-            if state.drainedForReplay() { continueReplay() }
-            return
-        }
-        for bytes in generation.dropLast() { write(bytes, context: context) }
-        services.outbox.bytesOutSinceBatch += last.readableBytes
-        let written = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(NIOAny(last), promise: written)
-        services.outbox.publishCounters()
-        written.futureResult.assumeIsolated().whenSuccess { [self] in
-            state.generationWritten()
-            guard let context = self.context else { return }
-            recountWithheld(context: context)
-            writeNextGeneration(context: context)
+    /// this one is written (`generationWritten`), until the connection has caught up.
+    func drain(_ drain: ConnectionStateMachine.Drain, context: ChannelHandlerContext) {
+        switch drain {
+        case .none:
+            break
+        case .caughtUp(let replay):
+            subscriber.lagging.store(false, ordering: .relaxed)
+            if replay { continueReplay() }
+        case .generation(let generation):
+            guard let last = generation.last else { return }
+            for bytes in generation.dropLast() { write(bytes, context: context) }
+            services.outbox.bytesOutSinceBatch += last.readableBytes
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(NIOAny(last), promise: written)
+            services.outbox.publishCounters()
+            written.futureResult.assumeIsolated().whenSuccess { [self] in
+                guard let context = self.context else { return }
+                recountWithheld(context: context)
+                run(state.generationWritten(), context: context)
+            }
         }
     }
 

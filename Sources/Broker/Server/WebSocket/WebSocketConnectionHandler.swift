@@ -9,8 +9,9 @@ import NIOCore
 import NIOWebSocket
 
 /// One subscriber's WebSocket after the handshake. The rules live in
-/// `ConnectionStateMachine`; this handler feeds it frames, writability and time, and carries
-/// out what it answers. Not Sendable on purpose: it lives on its channel's loop.
+/// `ConnectionStateMachine`; this handler feeds it every input (frames, reads, writability,
+/// time) and carries out what it answers in `run`. Not Sendable on purpose: it lives on its
+/// channel's loop.
 final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, SubscriberConnection, OutboundConnection {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -36,7 +37,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     var sweepIndex = -1
     /// Messages received and not yet handled: read bursts are handled a bounded number of
     /// messages per trip to the core, so that one client's requests cost its loop no more
-    /// than that per round (PROTOCOL.md §6); reads wait while any are left.
+    /// than that per round (PROTOCOL.md §6); the state machine holds reads while any are left.
     /// An array read from `nextReceived` rather than a ring: empty, it costs an idle
     /// connection no allocation.
     private var received: [(payload: ByteBuffer, binary: Bool)] = []
@@ -47,11 +48,6 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     static let messagesPerBatch = 16
     /// The batch being made for the core.
     private var forCore: [CoreRequest] = []
-    /// A batch is with the core: no more reads until it is done, so that one connection
-    /// never has more than one batch of requests waiting on the core loop (PROTOCOL.md §6).
-    private var coreBusy = false
-    /// A read NIO asked for while the core was busy or the socket could not take replies.
-    private var readHeld = false
 
     /// The connection's token, for raw-mode publishes and expiry; JSON mode keeps its own
     /// copy on the core, which an `auth` op replaces.
@@ -73,9 +69,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             compressed: compressed,
             backlogLimit: settings.maxPendingBytes / 2,
             policy: settings.slowConsumer == .drop ? .drop : .disconnect,
-            now: .now()
+            now: .now(),
+            tokenExpiry: Self.deadline(forExpiry: token?.grants.expiresAt)
         )
-        state.tokenExpiry = Self.deadline(forExpiry: token?.grants.expiresAt)
     }
 
     /// A token's `exp` (wall-clock seconds) as a deadline on the monotonic clock the sweep reads.
@@ -90,19 +86,13 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        markClosed()
+        run(state.channelClosed(), context: context)
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        markClosed()
+        run(state.channelClosed(), context: context)
         self.context = nil
-    }
-
-    private func markClosed() {
-        closeTimer?.cancel()
-        closeTimer = nil
-        released(from: services.outbox.counters.connections)
     }
 
     // MARK: Outbound, from the core
@@ -111,51 +101,28 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         guard let context else { return }
         switch delivery {
         case .handshake(let response):
-            let early = state.handshakeSent()
-            guard state.phase == .open else { return }
-            context.writeAndFlush(wrapOutboundOut(response), promise: nil)
-            services.startSweeping(self)
-            for frame in early { handle(frame, context: context) }
+            run(state.handshakeQueued(response), context: context)
         case .close(let code):
-            for frames in state.drainForShutdown() { write(frames, context: context) }
-            sendClose(code: code, reason: CloseCode.reason(for: code), context: context)
+            run(state.shutdownRequested(code: code), context: context)
         default:
             deliverQueued(delivery, context: context)
         }
     }
 
-    func disconnectSlowConsumer(dropped: Int, context: ChannelHandlerContext) {
-        countSlowDisconnect(dropped: dropped, transport: "websocket", context: context)
-        writeClose(code: CloseCode.policyViolation, reason: "slow consumer", context: context)
-        resetDiscardingUnwritten(context: context)
-    }
-
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        writabilityChanged(context: context)
-        if state.isWritable { resumeReading(context: context) }
+        recountWithheld(context: context)
+        run(state.writabilityChanged(context.channel.isWritable), context: context)
         context.fireChannelWritabilityChanged()
     }
 
     // MARK: Reading, within the connection's budget
 
-    /// Reads stop while the socket cannot take what the connection owes the client (pongs,
-    /// replies): a client that sends faster than it reads stalls itself, not the broker.
     func read(context: ChannelHandlerContext) {
-        guard !coreBusy, received.isEmpty, state.isWritable else {
-            readHeld = true
-            return
-        }
-        context.read()
-    }
-
-    private func resumeReading(context: ChannelHandlerContext) {
-        guard readHeld, !coreBusy, received.isEmpty, state.isWritable else { return }
-        readHeld = false
-        context.read()
+        run(state.readRequested(), context: context)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if !coreBusy { handleReceived(context: context) }
+        if !state.awaitsCore { handleReceived(context: context) }
         context.fireChannelReadComplete()
     }
 
@@ -163,24 +130,24 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// `execute`; the core's answer brings the next few.
     private func handleReceived(context: ChannelHandlerContext) {
         var handled = 0
-        while handled < Self.messagesPerBatch, state.phase == .open, nextReceived < received.count {
+        while handled < Self.messagesPerBatch, state.isOpen, nextReceived < received.count {
             let (payload, binary) = received[nextReceived]
             nextReceived += 1
             handled += 1
             request(payload, binary: binary, context: context)
         }
-        if nextReceived == received.count || state.phase != .open {
+        if nextReceived == received.count || !state.isOpen {
             received = []
             nextReceived = 0
         }
         guard !forCore.isEmpty, !core.isStopping.load(ordering: .relaxed) else {
             forCore = []
-            resumeReading(context: context)
+            run(state.receivedHandled(sentToCore: false, pendingMessages: !received.isEmpty), context: context)
             return
         }
         let batch = forCore
         forCore = []
-        coreBusy = true
+        run(state.receivedHandled(sentToCore: true, pendingMessages: !received.isEmpty), context: context)
         let core = self.core
         let subscriber = self.subscriber
         let loop = context.eventLoop
@@ -189,8 +156,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             core.perform(batch, from: subscriber)
             loop.execute {
                 let handler = handler.value
-                handler.coreBusy = false
                 guard let context = handler.context else { return }
+                handler.run(handler.state.requestsHandled(), context: context)
                 handler.handleReceived(context: context)
             }
         }
@@ -209,13 +176,35 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     private func handle(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
-        perform(state.frameReceived(frame, now: .now()), context: context)
+        run(state.frameReceived(frame, now: .now()), context: context)
     }
 
-    private func perform(_ action: ConnectionStateMachine.InboundAction, context: ChannelHandlerContext) {
+    // MARK: Carrying out the state machine's actions
+
+    func run(_ action: ConnectionStateMachine.Action, context: ChannelHandlerContext) {
         switch action {
-        case .none:
+        case .none, .hold:
             break
+        case .sendHandshake(let response, let early):
+            context.writeAndFlush(wrapOutboundOut(response), promise: nil)
+            services.startSweeping(self)
+            for frame in early { handle(frame, context: context) }
+        case .write, .queued:
+            assertionFailure("carried out by deliverQueued, which holds the frames")
+        case .disconnectSlowConsumer(let dropped):
+            countSlowDisconnect(dropped: dropped, transport: "websocket", context: context)
+            writeClose(code: CloseCode.policyViolation, reason: "slow consumer", context: context)
+            resetDiscardingUnwritten(context: context)
+        case .markLagging:
+            subscriber.lagging.store(true, ordering: .relaxed)
+        case .resume(let drain, let read):
+            self.drain(drain, context: context)
+            if read { context.read() }
+        case .continueReplay:
+            continueReplay()
+        case .shutdown(let drained, let code):
+            for frames in drained { write(frames, context: context) }
+            beginCloseHandshake(code: code, reason: CloseCode.reason(for: code), context: context)
         case .pong(let payload):
             let pong = FrameHeader.frame(opcode: .pong, payload: payload, allocator: context.channel.allocator)
             write(pong, context: context)
@@ -223,12 +212,13 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         case .message(let text, let payload, let compressed):
             if compressed {
                 guard let inflated = inflate(payload, context: context) else { return }
-                perform(state.inflated(text: text, payload: inflated), context: context)
+                run(state.messageInflated(text: text, payload: inflated), context: context)
             } else {
                 received.append((payload, !text))
+                run(state.messageKept(), context: context)
             }
-        case .fail(let code, let reason):
-            sendClose(code: code, reason: reason, context: context)
+        case .sendClose(let code, let reason):
+            beginCloseHandshake(code: code, reason: reason, context: context)
         case .echoClose(let code):
             var payload = context.channel.allocator.buffer(capacity: 2)
             if let code { payload.writeInteger(code) }
@@ -237,13 +227,26 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         case .closeConnection:
             context.close(promise: nil)
+        case .released(let undelivered):
+            closeTimer?.cancel()
+            closeTimer = nil
+            released(undelivered, from: services.outbox.counters.connections)
+        case .read:
+            context.read()
+        case .ping:
+            let ping = FrameHeader.frame(opcode: .ping, payload: ByteBuffer(), allocator: context.channel.allocator)
+            write(ping, context: context)
+            context.flush()
+        case .tokenExpired:
+            logger.info("token expired", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "subject": "\(grants?.subject ?? "-")"])
+            beginCloseHandshake(code: CloseCode.tokenExpired, reason: "token expired", context: context)
         }
     }
 
     private func inflate(_ payload: ByteBuffer, context: ChannelHandlerContext) -> ByteBuffer? {
         let limit = services.settings.maxMessageBytes
         guard let decompressor = services.decompressor else {
-            sendClose(code: CloseCode.internalError, reason: "no decompressor", context: context)
+            run(state.closeRequested(code: CloseCode.internalError, reason: "no decompressor"), context: context)
             return nil
         }
         var output = context.channel.allocator.buffer(capacity: min(payload.readableBytes * 4, limit))
@@ -251,9 +254,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             try decompressor.decompress(payload, limit: limit, into: &output)
             return output
         } catch DeflateError.messageTooLarge {
-            sendClose(code: CloseCode.tooBig, reason: "message inflates past \(limit) bytes", context: context)
+            run(state.closeRequested(code: CloseCode.tooBig, reason: "message inflates past \(limit) bytes"), context: context)
         } catch {
-            sendClose(code: CloseCode.protocolError, reason: "compressed data does not inflate", context: context)
+            run(state.closeRequested(code: CloseCode.protocolError, reason: "compressed data does not inflate"), context: context)
         }
         return nil
     }
@@ -262,7 +265,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         switch route {
         case .raw(let pattern):
             guard let topic = pattern.exactName, core.policy.current.mayPublish(to: topic, grants: grants) else {
-                sendClose(code: CloseCode.policyViolation, reason: "publishing to '\(pattern)' is not allowed", context: context)
+                run(state.closeRequested(code: CloseCode.policyViolation, reason: "publishing to '\(pattern)' is not allowed"), context: context)
                 return
             }
             forCore.append(.publish(topic, payload, binary: binary))
@@ -290,7 +293,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         switch result {
         case .success(let grants):
             self.token = BoxedGrants(grants)
-            state.tokenExpiry = Self.deadline(forExpiry: grants.expiresAt)
+            run(state.tokenRenewed(expiry: Self.deadline(forExpiry: grants.expiresAt)), context: context)
         case .failure(let error):
             services.outbox.counters.authFailures.wrappingIncrement(ordering: .relaxed)
             logger.info("auth refused", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "reason": "\(error)"])
@@ -302,28 +305,15 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         context.close(promise: nil)
     }
 
-    /// Nothing more is parsed after a broken frame, so the client's close can never be
-    /// seen: send ours, half-close, and let the client's EOF end the connection.
     private func protocolViolated(_ error: any Error, context: ChannelHandlerContext) {
-        guard state.phase == .open else {
-            context.close(promise: nil)
-            return
-        }
-        if let error = error as? NIOWebSocketError, error == .invalidFrameLength {
-            sendClose(code: CloseCode.tooBig, reason: "frame exceeds \(services.settings.maxFrameBytes) bytes", context: context)
-        } else if error is NIOWebSocketError {
-            sendClose(code: CloseCode.protocolError, reason: "invalid control frame", context: context)
-        } else {
-            context.close(promise: nil)
-        }
+        run(state.protocolViolated(error, maxFrameBytes: services.settings.maxFrameBytes), context: context)
     }
 
     // MARK: Closing, pings and the idle timeout
 
     /// Starts the close handshake: our close frame, then our half of TCP; the client's
     /// close frame or its EOF ends the connection, or the close timer does.
-    private func sendClose(code: UInt16, reason: String, context: ChannelHandlerContext) {
-        guard state.closeInitiated() else { return }
+    private func beginCloseHandshake(code: UInt16, reason: String, context: ChannelHandlerContext) {
         writeClose(code: code, reason: reason, context: context)
         context.close(mode: .output, promise: nil)
         services.stopSweeping(self)
@@ -347,18 +337,6 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         guard let context else { return }
         recountWithheld(context: context)
         let settings = services.settings
-        switch state.sweep(now: now, idleTimeout: .seconds(settings.idleTimeoutSeconds), pingInterval: .seconds(settings.pingIntervalSeconds)) {
-        case .none:
-            break
-        case .ping:
-            let ping = FrameHeader.frame(opcode: .ping, payload: ByteBuffer(), allocator: context.channel.allocator)
-            write(ping, context: context)
-            context.flush()
-        case .idleClose:
-            sendClose(code: CloseCode.goingAway, reason: "idle timeout", context: context)
-        case .tokenExpired:
-            logger.info("token expired", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "subject": "\(grants?.subject ?? "-")"])
-            sendClose(code: CloseCode.tokenExpired, reason: "token expired", context: context)
-        }
+        run(state.sweep(now: now, idleTimeout: .seconds(settings.idleTimeoutSeconds), pingInterval: .seconds(settings.pingIntervalSeconds)), context: context)
     }
 }
