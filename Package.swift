@@ -83,6 +83,15 @@ let package = Package(
             ],
             path: "Sources/Broker/Core"
         ),
+        // One subscriber connection's rules as a pure state machine: no channel, no loop.
+        .target(
+            name: "HeraldConnection",
+            dependencies: [
+                "HeraldWire", "Topics", nio("NIOCore"), nio("NIOWebSocket"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            path: "Sources/Broker/Connection"
+        ),
         // A small RESP2/RESP3 client for the Redis backplane.
         .target(
             name: "HeraldRedis",
@@ -99,6 +108,7 @@ let package = Package(
         .target(
             name: "HeraldServer",
             dependencies: [
+                "HeraldConnection",
                 "HeraldCore", "HeraldBackplane", "HeraldWire", "JSON", "HeraldSettings", "HeraldAuth", "Deflate", "Topics", "CMallocTuning", log,
                 nio("NIOCore"), nio("NIOConcurrencyHelpers"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -152,6 +162,10 @@ let package = Package(
         .testTarget(
             name: "HeraldAuthTests",
             dependencies: ["HeraldAuth", "Topics", "TestSupport", "Digest"]
+        ),
+        .testTarget(
+            name: "HeraldConnectionTests",
+            dependencies: ["HeraldConnection", "Topics", nio("NIOCore"), nio("NIOWebSocket")]
         ),
         .testTarget(
             name: "HeraldTests",

@@ -1,4 +1,5 @@
 import HeraldAuth
+import HeraldConnection
 import HeraldCore
 import HeraldWire
 import Logging

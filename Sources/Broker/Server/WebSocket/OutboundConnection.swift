@@ -1,4 +1,5 @@
 import Atomics
+import HeraldConnection
 import HeraldCore
 import NIOCore
 import Topics

@@ -1,6 +1,7 @@
 import HeraldSettings
 import Deflate
 import HeraldAuth
+import HeraldConnection
 import HeraldCore
 import HeraldWire
 import JSON

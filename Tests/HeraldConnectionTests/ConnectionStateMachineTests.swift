@@ -1,4 +1,4 @@
-@testable import HeraldServer
+@testable import HeraldConnection
 import NIOCore
 import NIOWebSocket
 import Testing
