@@ -9,26 +9,24 @@ import NIOCore
 /// are the WebSocket connection's (`ConnectionStateMachine`: backlog, budget, slow-consumer
 /// policy, replay pacing), so streams get the same limits; the client never sends, so there
 /// is no idle timeout, and a `: ping` comment goes out every `--ping-interval`.
-final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, OutboundConnection {
+final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, LoopConnection {
     typealias InboundIn = NIOAny
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    let subscriber: Subscriber
-    let core: BrokerCore
-    let services: LoopServices
+    /// Touched per delivery, only from this handler's own methods on its loop: unchecked, as `state`.
+    @exclusivity(unchecked) private var outbound: OutboundQueue
+    private var subscriber: Subscriber { outbound.subscriber }
+    private var core: BrokerCore { outbound.core }
+    private var services: LoopServices { outbound.services }
     private var logger: Logger { services.logger }
-    @exclusivity(unchecked) var state: ConnectionStateMachine
-    private(set) var context: ChannelHandlerContext?
-    var flushScheduled = false
-    var withheldBytes = 0
+    @exclusivity(unchecked) private var state: ConnectionStateMachine
+    private var context: ChannelHandlerContext?
     var sweepIndex = -1
     private let subject: String?
 
     init(subscriber: Subscriber, core: BrokerCore, services: LoopServices, token: BoxedGrants?) {
-        self.subscriber = subscriber
-        self.core = core
-        self.services = services
+        self.outbound = OutboundQueue(subscriber: subscriber, core: core, services: services)
         self.subject = token?.grants.subject
         let settings = services.settings
         self.state = ConnectionStateMachine(
@@ -71,12 +69,19 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
         case .close(let code):
             run(state.shutdownRequested(code: code), context: context)
         default:
-            deliverQueued(delivery, context: context)
+            let action = state.delivered(delivery)
+            if case .write = action, outbound.flushWanted() { services.scheduleFlush(self) }
+            run(outbound.carryOut(action, of: delivery, context: context), context: context)
         }
     }
 
+    func flush() {
+        outbound.flushing()
+        context?.flush()
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        recountWithheld(context: context)
+        outbound.recountWithheld(context: context)
         run(state.writabilityChanged(context.channel.isWritable), context: context)
         context.fireChannelWritabilityChanged()
     }
@@ -89,25 +94,26 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
             context.writeAndFlush(wrapOutboundOut(response), promise: nil)
             services.startSweeping(self)
         case .write, .queued:
-            assertionFailure("carried out by deliverQueued, which holds the frames")
+            assertionFailure("carried out by OutboundQueue.carryOut, which holds the frames")
         case .disconnectSlowConsumer(let dropped):
-            countSlowDisconnect(dropped: dropped, transport: "sse", context: context)
-            resetDiscardingUnwritten(context: context)
+            outbound.countSlowDisconnect(dropped: dropped, transport: "sse", context: context)
+            outbound.discardUnwritten(context: context)
+            context.close(promise: nil)
         case .markLagging:
             subscriber.lagging.store(true, ordering: .relaxed)
         case .resume(let drain, _):
             // Reads are never held: whatever the client sends is dropped as it comes.
-            self.drain(drain, context: context)
+            outbound.drain(drain, context: context) { [self] in generationWritten() }
         case .continueReplay:
-            continueReplay()
+            outbound.continueReplay()
         case .shutdown(let drained, _):
             // What is queued goes out, then the stream ends and the client reconnects.
-            for events in drained { write(events, context: context) }
+            for events in drained { outbound.write(events, context: context) }
             context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         case .released(let undelivered):
-            released(undelivered, from: services.outbox.counters.sseConnections)
+            outbound.released(undelivered, from: services.outbox.counters.sseConnections, connection: self)
         case .ping:
-            write(Self.ping, context: context)
+            outbound.write(Self.ping, context: context)
             context.flush()
         case .tokenExpired:
             logger.info("token expired", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "subject": "\(subject ?? "-")"])
@@ -121,9 +127,16 @@ final class EventStreamHandler: ChannelDuplexHandler, SubscriberConnection, Outb
 
     static let ping = ByteBuffer(string: ": ping\n\n")
 
+    /// The last generation a lagging stream wrote is on the socket.
+    private func generationWritten() {
+        guard let context else { return }
+        outbound.recountWithheld(context: context)
+        run(state.generationWritten(), context: context)
+    }
+
     func sweep(now: NIODeadline) {
         guard let context else { return }
-        recountWithheld(context: context)
+        outbound.recountWithheld(context: context)
         // The client never sends: no idle timeout, only pings (which keep proxies from
         // closing a quiet stream) and the token's expiry.
         let ping = TimeAmount.seconds(services.settings.pingIntervalSeconds)

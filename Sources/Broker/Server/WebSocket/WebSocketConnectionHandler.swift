@@ -13,7 +13,7 @@ import NIOWebSocket
 /// `ConnectionStateMachine`; this handler feeds it every input (frames, reads, writability,
 /// time) and carries out what it answers in `run`. Not Sendable on purpose: it lives on its
 /// channel's loop.
-final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, SubscriberConnection, OutboundConnection {
+final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, SubscriberConnection, LoopConnection {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -21,17 +21,17 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// How long to wait for the client's close frame after sending ours.
     static let closeTimeout = TimeAmount.seconds(2 as Int64)
 
-    let subscriber: Subscriber
-    let core: BrokerCore
-    let services: LoopServices
+    /// Touched per delivery, like `state` below: unchecked for the same reason.
+    @exclusivity(unchecked) private var outbound: OutboundQueue
+    private var subscriber: Subscriber { outbound.subscriber }
+    private var core: BrokerCore { outbound.core }
+    private var services: LoopServices { outbound.services }
     private let route: HandshakeDecision.Route
     private var logger: Logger { services.logger }
     /// Touched only from this handler's own methods on its loop, never re-entrantly: the
     /// dynamic exclusivity checks would cost every delivery for nothing.
-    @exclusivity(unchecked) var state: ConnectionStateMachine
-    private(set) var context: ChannelHandlerContext?
-    var flushScheduled = false
-    var withheldBytes = 0
+    @exclusivity(unchecked) private var state: ConnectionStateMachine
+    private var context: ChannelHandlerContext?
     /// Only while closing: the wait for the client's close frame.
     private var closeTimer: Scheduled<Void>?
     /// This connection's place in its loop's sweep list (see `LoopServices`).
@@ -58,9 +58,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     init(subscriber: Subscriber, core: BrokerCore, services: LoopServices, route: HandshakeDecision.Route, compressed: Bool,
          token: BoxedGrants?) {
         self.token = token
-        self.subscriber = subscriber
-        self.core = core
-        self.services = services
+        self.outbound = OutboundQueue(subscriber: subscriber, core: core, services: services)
         self.route = route
         let settings = services.settings
         self.frames = ClientFrameParser(maxFrameSize: settings.maxFrameBytes)
@@ -106,12 +104,19 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         case .close(let code):
             run(state.shutdownRequested(code: code), context: context)
         default:
-            deliverQueued(delivery, context: context)
+            let action = state.delivered(delivery)
+            if case .write = action, outbound.flushWanted() { services.scheduleFlush(self) }
+            run(outbound.carryOut(action, of: delivery, context: context), context: context)
         }
     }
 
+    func flush() {
+        outbound.flushing()
+        context?.flush()
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        recountWithheld(context: context)
+        outbound.recountWithheld(context: context)
         run(state.writabilityChanged(context.channel.isWritable), context: context)
         context.fireChannelWritabilityChanged()
     }
@@ -191,24 +196,25 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             services.startSweeping(self)
             for frame in early { handle(frame, context: context) }
         case .write, .queued:
-            assertionFailure("carried out by deliverQueued, which holds the frames")
+            assertionFailure("carried out by OutboundQueue.carryOut, which holds the frames")
         case .disconnectSlowConsumer(let dropped):
-            countSlowDisconnect(dropped: dropped, transport: "websocket", context: context)
+            outbound.countSlowDisconnect(dropped: dropped, transport: "websocket", context: context)
             writeClose(code: CloseCode.policyViolation, reason: "slow consumer", context: context)
-            resetDiscardingUnwritten(context: context)
+            outbound.discardUnwritten(context: context)
+            context.close(promise: nil)
         case .markLagging:
             subscriber.lagging.store(true, ordering: .relaxed)
         case .resume(let drain, let read):
-            self.drain(drain, context: context)
+            outbound.drain(drain, context: context) { [self] in generationWritten() }
             if read { context.read() }
         case .continueReplay:
-            continueReplay()
+            outbound.continueReplay()
         case .shutdown(let drained, let code):
-            for frames in drained { write(frames, context: context) }
+            for frames in drained { outbound.write(frames, context: context) }
             beginCloseHandshake(code: code, reason: CloseCode.reason(for: code), context: context)
         case .pong(let payload):
             let pong = FrameHeader.frame(opcode: .pong, payload: payload, allocator: context.channel.allocator)
-            write(pong, context: context)
+            outbound.write(pong, context: context)
             context.flush()
         case .message(let text, let payload, let compressed):
             if compressed {
@@ -231,12 +237,12 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         case .released(let undelivered):
             closeTimer?.cancel()
             closeTimer = nil
-            released(undelivered, from: services.outbox.counters.connections)
+            outbound.released(undelivered, from: services.outbox.counters.connections, connection: self)
         case .read:
             context.read()
         case .ping:
             let ping = FrameHeader.frame(opcode: .ping, payload: ByteBuffer(), allocator: context.channel.allocator)
-            write(ping, context: context)
+            outbound.write(ping, context: context)
             context.flush()
         case .tokenExpired:
             logger.info("token expired", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "subject": "\(grants?.subject ?? "-")"])
@@ -319,7 +325,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         context.close(mode: .output, promise: nil)
         services.stopSweeping(self)
         closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeTimeout) { [self] in
-            recountWithheld(context: context)  // what NIO still holds never reaches the client
+            outbound.recountWithheld(context: context)  // what NIO still holds never reaches the client
             context.close(promise: nil)
         }
     }
@@ -329,14 +335,21 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         payload.writeInteger(code)
         payload.writeString(String(reason.utf8.prefix(120)) ?? "")
         let frame = FrameHeader.frame(opcode: .connectionClose, payload: payload, allocator: context.channel.allocator)
-        write(frame, context: context)
+        outbound.write(frame, context: context)
         context.flush()
+    }
+
+    /// The last generation a lagging connection wrote is on the socket.
+    private func generationWritten() {
+        guard let context else { return }
+        outbound.recountWithheld(context: context)
+        run(state.generationWritten(), context: context)
     }
 
     /// Called by the loop's sweep.
     func sweep(now: NIODeadline) {
         guard let context else { return }
-        recountWithheld(context: context)
+        outbound.recountWithheld(context: context)
         let settings = services.settings
         run(state.sweep(now: now, idleTimeout: .seconds(settings.idleTimeoutSeconds), pingInterval: .seconds(settings.pingIntervalSeconds)), context: context)
     }
