@@ -10,7 +10,7 @@ HERALD_RELEASE := .build/release/herald
 STATIC_SCRATCH := .build-static
 HERALD_STATIC  := $(STATIC_SCRATCH)/release/herald
 
-.PHONY: all build release run test check test-swift test-differential test-interop deps venv browser tools fuzz bench benchmarks bench-compare clean \
+.PHONY: all build release run test check format test-swift test-differential test-interop deps venv browser tools fuzz bench benchmarks bench-compare clean \
         release-static install uninstall deb
 
 all: build
@@ -87,7 +87,8 @@ test: check test-swift test-differential test-interop
 
 # The graph's rules and a clean build: every import declared in Package.swift (SwiftPM checks
 # the files it compiles, so a fresh clone's build, as CI's, checks them all), no compiler
-# warning in herald's own sources, and docs/ARCHITECTURE.md's graph in step with the package.
+# warning in herald's own sources, docs/ARCHITECTURE.md's graph in step with the package,
+# and every source formatted by .swift-format (`make format` fixes that).
 check: deps
 	@status=0; $(SWIFT) build --build-tests --explicit-target-dependency-import-check error > .check.log 2>&1 || status=$$?; \
 	  cat .check.log; \
@@ -96,6 +97,11 @@ check: deps
 	    echo "compiler warnings in herald's sources (above)" >&2; exit 1; \
 	  fi
 	$(PYTHON) scripts/target_graph.py --check docs/ARCHITECTURE.md
+	$(SWIFT) format lint --strict --configuration .swift-format --recursive Sources Tests Benchmarks Fuzz
+
+# Formats every Swift source in place by .swift-format (swift-format ships with the toolchain).
+format:
+	$(SWIFT) format --in-place --configuration .swift-format --recursive Sources Tests Benchmarks Fuzz
 
 test-swift: deps tools
 	$(SWIFT) build --build-tests

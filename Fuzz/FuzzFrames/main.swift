@@ -1,7 +1,7 @@
 import CFuzzerDriver
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // libFuzzer drives `fuzzFrames` with its own command line (-max_total_time, corpus folders).

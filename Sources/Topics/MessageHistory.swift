@@ -83,7 +83,12 @@ public struct MessageHistory<Message: StoredMessage> {
         }
         let capacity = capacityPerTopic
         var created = false
-        let evicted = rings.modify(message.topic, creating: { created = true; return Ring() }) { ring -> Message? in
+        let evicted = rings.modify(
+            message.topic,
+            creating: {
+                created = true; return Ring()
+            }
+        ) { ring -> Message? in
             ring.lastPublish = now
             if created { ring.expiryKey = now }
             ring.append(message)

@@ -4,35 +4,48 @@ import Testing
 @Suite struct NegotiationTests {
     let negotiator = DeflateNegotiator()
 
-    @Test(arguments: [
-        // (offers, expected response with the default policy; nil = declined)
-        ("permessage-deflate", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
-        ("permessage-deflate; client_max_window_bits",
-         "permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
-        ("permessage-deflate; server_max_window_bits=10",
-         "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10"),
-        ("permessage-deflate; server_max_window_bits=\"12\"",
-         "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12"),
-        ("PerMessage-Deflate ;  Server_No_Context_Takeover",
-         "permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
-        // The first offer asks for an 8-bit window, which zlib cannot honour: the second wins.
-        ("permessage-deflate; server_max_window_bits=8, permessage-deflate",
-         "permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
-        ("x-webkit-deflate-frame, permessage-deflate; client_max_window_bits=9",
-         "permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
-        ("permessage-deflate; server_max_window_bits=8", nil),
-        ("permessage-deflate; server_max_window_bits=16", nil),
-        ("permessage-deflate; server_max_window_bits=010", nil),
-        ("permessage-deflate; server_max_window_bits", nil),
-        ("permessage-deflate; client_max_window_bits=7", nil),
-        ("permessage-deflate; server_no_context_takeover=1", nil),
-        ("permessage-deflate; server_no_context_takeover; server_no_context_takeover", nil),
-        ("permessage-deflate; mystery_parameter", nil),
-        ("permessage-deflate; =10", nil),
-        ("permessage-deflate; server_max_window_bits=\"1 0\"", nil),
-        ("x-webkit-deflate-frame", nil),
-        ("", nil),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            // (offers, expected response with the default policy; nil = declined)
+            ("permessage-deflate", "permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
+            (
+                "permessage-deflate; client_max_window_bits",
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+            ),
+            (
+                "permessage-deflate; server_max_window_bits=10",
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10"
+            ),
+            (
+                "permessage-deflate; server_max_window_bits=\"12\"",
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12"
+            ),
+            (
+                "PerMessage-Deflate ;  Server_No_Context_Takeover",
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+            ),
+            // The first offer asks for an 8-bit window, which zlib cannot honour: the second wins.
+            (
+                "permessage-deflate; server_max_window_bits=8, permessage-deflate",
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+            ),
+            (
+                "x-webkit-deflate-frame, permessage-deflate; client_max_window_bits=9",
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+            ),
+            ("permessage-deflate; server_max_window_bits=8", nil),
+            ("permessage-deflate; server_max_window_bits=16", nil),
+            ("permessage-deflate; server_max_window_bits=010", nil),
+            ("permessage-deflate; server_max_window_bits", nil),
+            ("permessage-deflate; client_max_window_bits=7", nil),
+            ("permessage-deflate; server_no_context_takeover=1", nil),
+            ("permessage-deflate; server_no_context_takeover; server_no_context_takeover", nil),
+            ("permessage-deflate; mystery_parameter", nil),
+            ("permessage-deflate; =10", nil),
+            ("permessage-deflate; server_max_window_bits=\"1 0\"", nil),
+            ("x-webkit-deflate-frame", nil),
+            ("", nil),
+        ] as [(String, String?)])
     func responseForOffer(offer: String, expected: String?) {
         #expect(negotiator.negotiate(headerValues: [offer])?.responseHeaderValue == expected)
     }
@@ -52,8 +65,9 @@ import Testing
 
     @Test func serverWindowPolicyIsAnnouncedAndCapsRequests() {
         let small = DeflateNegotiator(serverMaxWindowBits: 10)
-        #expect(small.negotiate(headerValues: ["permessage-deflate"])?.responseHeaderValue
-            == "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10")
+        #expect(
+            small.negotiate(headerValues: ["permessage-deflate"])?.responseHeaderValue
+                == "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10")
         #expect(small.negotiate(headerValues: ["permessage-deflate; server_max_window_bits=12"])?.serverMaxWindowBits == 10)
         #expect(small.negotiate(headerValues: ["permessage-deflate; server_max_window_bits=9"])?.serverMaxWindowBits == 9)
     }

@@ -47,9 +47,13 @@ import Testing
             Forgery(name: "crit extension", token: t.make(header: #"{"alg":"HS256","crit":["b64"],"b64":false}"#, claims: t.validClaims), reason: .malformed),
             Forgery(name: "signed by another key", token: t.make(claims: t.validClaims, key: t.otherKey), reason: .badSignature),
             Forgery(name: "signature with one bit flipped", token: replacingSignature(of: valid, with: t.base64url(flipped)), reason: .badSignature),
-            Forgery(name: "signature truncated by a byte", token: replacingSignature(of: valid, with: t.base64url(Array(signatureBytes(of: valid).dropLast()))), reason: .badSignature),
+            Forgery(
+                name: "signature truncated by a byte", token: replacingSignature(of: valid, with: t.base64url(Array(signatureBytes(of: valid).dropLast()))),
+                reason: .badSignature),
             Forgery(name: "signature empty", token: replacingSignature(of: valid, with: ""), reason: .badSignature),
-            Forgery(name: "claims of another token under this signature", token: parts[0] + "." + t.base64url(#"{"subscribe":[">"]}"#) + "." + parts[2], reason: .badSignature),
+            Forgery(
+                name: "claims of another token under this signature", token: parts[0] + "." + t.base64url(#"{"subscribe":[">"]}"#) + "." + parts[2],
+                reason: .badSignature),
             Forgery(name: "signature padded with =", token: valid + "=", reason: .malformed),
             Forgery(name: "claims padded with =, correctly signed", token: t.sign(encodedHeader: parts[0], encodedClaims: paddedClaims), reason: .malformed),
             Forgery(name: "standard base64 +, correctly signed", token: t.sign(encodedHeader: parts[0], encodedClaims: standardAlphabet), reason: .malformed),

@@ -8,17 +8,19 @@ import Testing
         let sections = help.split(separator: "\n\n").map(String.init)
         #expect(sections.count == 4)
         // Wrapped at 80 columns between options, never inside one, under the first.
-        #expect(sections[0] == """
-            USAGE: herald sample [--socket PATH] [--count N] [--delta NUMBER]
-                                 [--mode fast|careful] --secret-file FILE
-                                 [--subscribe PATTERN]... [--json] TOPIC [MESSAGE]
-            """)
+        #expect(
+            sections[0] == """
+                USAGE: herald sample [--socket PATH] [--count N] [--delta NUMBER]
+                                     [--mode fast|careful] --secret-file FILE
+                                     [--subscribe PATTERN]... [--json] TOPIC [MESSAGE]
+                """)
         #expect(sections[1] == "Exercise the parser.")
-        #expect(sections[2] == """
-            ARGUMENTS:
-              TOPIC                         The topic.
-              MESSAGE                       The message; without it, standard input.
-            """)
+        #expect(
+            sections[2] == """
+                ARGUMENTS:
+                  TOPIC                         The topic.
+                  MESSAGE                       The message; without it, standard input.
+                """)
         #expect(sections[3].hasPrefix("OPTIONS:\n  --socket PATH                 Where the broker listens.\n"))
     }
 
@@ -32,18 +34,19 @@ import Testing
 
     @Test func aCommandWithoutOptionsListsOnlyTheBuiltInOnes() {
         let help = Many.declaration.help(program: "herald", defaults: Many())
-        #expect(help == """
-            USAGE: herald many PATTERN...
+        #expect(
+            help == """
+                USAGE: herald many PATTERN...
 
-            Take patterns.
+                Take patterns.
 
-            ARGUMENTS:
-              PATTERN                       Patterns.
+                ARGUMENTS:
+                  PATTERN                       Patterns.
 
-            OPTIONS:
-              --version                     Show the version.
-              -h, --help                    Show help information.
-            """)
+                OPTIONS:
+                  --version                     Show the version.
+                  -h, --help                    Show help information.
+                """)
     }
 
     @Test func longHelpWrapsUnderItsColumn() {

@@ -26,8 +26,9 @@ import Testing
 
     @Test func aUsageErrorFoundWhileRunningIsStillOne() async {
         #expect(await program.run(["whole", "--bogus"]) == .failure("herald: unknown option '--bogus' (see 'herald whole --help')", status: 64))
-        #expect(await program.run(["sample", "--secret-file", "k", "misused"])
-            == .failure("herald: --count must be positive (see 'herald sample --help')", status: 64))
+        #expect(
+            await program.run(["sample", "--secret-file", "k", "misused"])
+                == .failure("herald: --count must be positive (see 'herald sample --help')", status: 64))
     }
 
     @Test func aFailureToDoTheWorkExits1OnOneLine() async {

@@ -154,8 +154,9 @@ import Topics
         #expect(state.frameReceived(text("héllo", fin: false), now: start) == .none)
         // 0xCE starts a two-byte sequence: fine until a byte that cannot continue it.
         #expect(state.frameReceived(frame(.continuation, [0x61, 0xCE], fin: false), now: start) == .none)
-        #expect(state.frameReceived(frame(.continuation, [0x41], fin: false), now: start)
-            == .sendClose(code: 1007, reason: "text message is not valid UTF-8"))
+        #expect(
+            state.frameReceived(frame(.continuation, [0x41], fin: false), now: start)
+                == .sendClose(code: 1007, reason: "text message is not valid UTF-8"))
     }
 
     @Test func textThatEndsInsideACodePointIsInvalid() {
@@ -166,13 +167,17 @@ import Topics
 
     @Test func binaryMessagesAreNotValidatedAsText() {
         var state = opened()
-        #expect(state.frameReceived(frame(.binary, [0xFF, 0xFE]), now: start) == .message(text: false, payload: ByteBuffer(bytes: [0xFF, 0xFE]), compressed: false))
+        #expect(
+            state.frameReceived(frame(.binary, [0xFF, 0xFE]), now: start) == .message(text: false, payload: ByteBuffer(bytes: [0xFF, 0xFE]), compressed: false))
     }
 
     @Test func inflatedTextIsValidatedOnceReadable() {
         var state = opened()
-        #expect(state.messageInflated(text: false, payload: ByteBuffer(bytes: [0xC0])) == .message(text: false, payload: ByteBuffer(bytes: [0xC0]), compressed: false))
-        #expect(state.messageInflated(text: true, payload: ByteBuffer(bytes: [0xC0, 0x80])) == .sendClose(code: 1007, reason: "text message is not valid UTF-8"))
+        #expect(
+            state.messageInflated(text: false, payload: ByteBuffer(bytes: [0xC0]))
+                == .message(text: false, payload: ByteBuffer(bytes: [0xC0]), compressed: false))
+        #expect(
+            state.messageInflated(text: true, payload: ByteBuffer(bytes: [0xC0, 0x80])) == .sendClose(code: 1007, reason: "text message is not valid UTF-8"))
     }
 
     @Test func sweepPingsQuietConnectionsAndClosesIdleOnes() {

@@ -17,8 +17,9 @@ import Testing
     }
 
     @Test func integersGoAsDecimalText() {
-        #expect(encoded(["EXPIRE", "k", .integer(-12), .integer(.min)])
-            == Array("*4\r\n$6\r\nEXPIRE\r\n$1\r\nk\r\n$3\r\n-12\r\n$20\r\n-9223372036854775808\r\n".utf8))
+        #expect(
+            encoded(["EXPIRE", "k", .integer(-12), .integer(.min)])
+                == Array("*4\r\n$6\r\nEXPIRE\r\n$1\r\nk\r\n$3\r\n-12\r\n$20\r\n-9223372036854775808\r\n".utf8))
     }
 
     @Test func bytesAreWrittenVerbatim() {

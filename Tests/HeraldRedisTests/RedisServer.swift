@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 import HeraldRedis
 import NIOCore
@@ -46,12 +46,14 @@ final class RedisServer: @unchecked Sendable {
         // A port found free can be taken by someone else before Redis binds it: try again.
         for _ in 0..<5 {
             let port = try await freePort()
-            let arguments = ["-k", "5", "600", executable,
-                "--port", String(port), "--bind", "127.0.0.1",
-                "--unixsocket", directory + "/redis.sock", "--unixsocketperm", "700",
-                "--save", "", "--appendonly", "no", "--dir", directory,
-                "--logfile", directory + "/redis.log",
-            ] + extraArguments
+            let arguments =
+                [
+                    "-k", "5", "600", executable,
+                    "--port", String(port), "--bind", "127.0.0.1",
+                    "--unixsocket", directory + "/redis.sock", "--unixsocketperm", "700",
+                    "--save", "", "--appendonly", "no", "--dir", directory,
+                    "--logfile", directory + "/redis.log",
+                ] + extraArguments
             let server = RedisServer(port: port, directory: directory, pid: try spawn("/usr/bin/timeout", arguments))
             if try await server.waitUntilListening() { return server }
             server.stop(removingDirectory: false)

@@ -85,8 +85,9 @@ import Testing
         #expect(loadError(["--max-pending-bytes", "x"]) == "--max-pending-bytes takes a whole number, not 'x'")
         #expect(loadError(["--history", "1.5"]) == "--history takes a whole number, not '1.5'")
         #expect(loadError(["--slow-consumer", "kick"]) == "--slow-consumer takes disconnect or drop, not 'kick'")
-        #expect(loadError(["--log-level", "loud"])
-            == "--log-level takes trace, debug, info, notice, warning, error or critical, not 'loud'")
+        #expect(
+            loadError(["--log-level", "loud"])
+                == "--log-level takes trace, debug, info, notice, warning, error or critical, not 'loud'")
         #expect(loadError(["--log-format", "xml"]) == "--log-format takes text or json, not 'xml'")
         #expect(loadError(["--idle-timeout", "soon"]) == "--idle-timeout takes a duration such as 30, 0.5, 250ms, 15m or 1h, not 'soon'")
         #expect(loadError(["--socket="]) == "--socket takes a path, not ''")
@@ -147,7 +148,8 @@ import Testing
     }
 
     @Test func aMissingConfigFileIsNamed() {
-        #expect(loadError(["--config", "/nonexistent/herald.toml"])
-            == "cannot read the config file /nonexistent/herald.toml: No such file or directory")
+        #expect(
+            loadError(["--config", "/nonexistent/herald.toml"])
+                == "cannot read the config file /nonexistent/herald.toml: No such file or directory")
     }
 }

@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct ConfigFileTests {
     @Test func everyKindIsReadFromTheFile() throws {
-        let file = try ConfigFixture("""
+        let file = try ConfigFixture(
+            """
             # A comment line.
             listen = "[::]:9001"
             socket = "/run/a#1.sock"   # a comment after a quoted '#'

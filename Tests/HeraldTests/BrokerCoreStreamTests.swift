@@ -23,8 +23,9 @@ import Topics
         let subscriber = Subscriber(wireForm: WireForm(mode: .sse, deflateWindowBits: 0), outbox: core.outboxes[0])
         let connection = RecordingConnection()
         subscriber.connection = connection
-        core.attachStream(subscriber, response: ByteBuffer(string: "200"), patterns: patterns.map { try! TopicPattern($0) },
-                          resume: resume.map { (epoch: $0.0, seq: $0.1) })
+        core.attachStream(
+            subscriber, response: ByteBuffer(string: "200"), patterns: patterns.map { try! TopicPattern($0) },
+            resume: resume.map { (epoch: $0.0, seq: $0.1) })
         loop.run()
         return connection
     }
@@ -54,10 +55,11 @@ import Topics
         let connection = stream(["news.*"])
         core.publish("news.b", "plain text", on: loop)
         let epoch = core.epoch
-        #expect(events(connection) == [
-            "id: \(epoch):1\nevent: message\ndata: {\"topic\":\"news.a\",\"seq\":1,\"data\":{\"n\":1},\"retained\":true}",
-            "id: \(epoch):2\nevent: message\ndata: {\"topic\":\"news.b\",\"seq\":2,\"data\":\"plain text\"}",
-        ])
+        #expect(
+            events(connection) == [
+                "id: \(epoch):1\nevent: message\ndata: {\"topic\":\"news.a\",\"seq\":1,\"data\":{\"n\":1},\"retained\":true}",
+                "id: \(epoch):2\nevent: message\ndata: {\"topic\":\"news.b\",\"seq\":2,\"data\":\"plain text\"}",
+            ])
     }
 
     @Test func lastEventIDResumesAndAnotherEpochGetsANullGap() {

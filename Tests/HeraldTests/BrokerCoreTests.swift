@@ -83,18 +83,20 @@ import Topics
         for n in 1...5 { publish("t", "\(n)") }  // history keeps 3..5
         let (subscriber, connection) = connect()
         send(#"{"op":"subscribe","topic":"t","since":1}"#, from: subscriber)
-        #expect(Array(payloads(connection).dropFirst().prefix(2)) == [
-            #"{"op":"gap","topic":"t","since":1}"#,
-            #"{"op":"message","topic":"t","seq":3,"data":3}"#,
-        ])
+        #expect(
+            Array(payloads(connection).dropFirst().prefix(2)) == [
+                #"{"op":"gap","topic":"t","since":1}"#,
+                #"{"op":"message","topic":"t","seq":3,"data":3}"#,
+            ])
         let (other, otherConnection) = connect()
         send(#"{"op":"subscribe","topic":"t","since":4,"epoch":"not-this-one"}"#, from: other)
-        #expect(Array(payloads(otherConnection).dropFirst()) == [
-            #"{"op":"gap","topic":null,"since":4}"#,
-            #"{"op":"message","topic":"t","seq":3,"data":3}"#,
-            #"{"op":"message","topic":"t","seq":4,"data":4}"#,
-            #"{"op":"message","topic":"t","seq":5,"data":5}"#,
-        ])
+        #expect(
+            Array(payloads(otherConnection).dropFirst()) == [
+                #"{"op":"gap","topic":null,"since":4}"#,
+                #"{"op":"message","topic":"t","seq":3,"data":3}"#,
+                #"{"op":"message","topic":"t","seq":4,"data":4}"#,
+                #"{"op":"message","topic":"t","seq":5,"data":5}"#,
+            ])
     }
 
     @Test func subscriptionLimitAndClientPublishRules() {
@@ -112,10 +114,11 @@ import Topics
             if let range = payload.range(of: #""code":""#) { return String(payload[range.upperBound...].prefix { $0 != "\"" }) }
             return payload.hasPrefix(#"{"op":"ok""#) ? "ok" : payload
         }
-        #expect(codes == [
-            "ok", "ok", "ok", "too_many_subscriptions", "forbidden", "invalid_topic", "ok", "ok", "ok",
-            #"{"op":"message","topic":"chat.room","seq":1,"data":{"text":"hi"}}"#,
-        ])
+        #expect(
+            codes == [
+                "ok", "ok", "ok", "too_many_subscriptions", "forbidden", "invalid_topic", "ok", "ok", "ok",
+                #"{"op":"message","topic":"chat.room","seq":1,"data":{"text":"hi"}}"#,
+            ])
     }
 
     @Test func smallFramesOfOneTurnLeaveAsOneBatchAndLargeOnesAlone() {

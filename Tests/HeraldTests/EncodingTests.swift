@@ -27,8 +27,9 @@ import Topics
         #expect(compressed.getInteger(at: compressed.readerIndex, as: UInt8.self) == 0xC1, "FIN, RSV1, text")
         #expect(compressed.readableBytes < plain.readableBytes)
         let again = frame(WireForm(mode: .raw, deflateWindowBits: 15))
-        #expect(again.withUnsafeReadableBytes { $0.baseAddress } == compressed.withUnsafeReadableBytes { $0.baseAddress },
-                "the same bytes, not a second compression")
+        #expect(
+            again.withUnsafeReadableBytes { $0.baseAddress } == compressed.withUnsafeReadableBytes { $0.baseAddress },
+            "the same bytes, not a second compression")
         var payload = compressed
         payload.moveReaderIndex(forwardBy: 2)
         let inflated = try MessageDecompressor().decompress(Array(payload.readableBytesView))

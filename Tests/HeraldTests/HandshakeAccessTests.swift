@@ -12,13 +12,15 @@ import Topics
     let now = 1_800_000_000.0
 
     func token(subscribe: [String] = [], publish: [String] = [], ttl: Double = 60, keys: AuthKeys? = nil) -> String {
-        TokenSigner.mintToken(keys: keys ?? self.keys, subscribe: subscribe.map { try! TopicPattern($0) },
-                              publish: publish.map { try! TopicPattern($0) }, ttl: ttl, subject: "user-1", now: now)
+        TokenSigner.mintToken(
+            keys: keys ?? self.keys, subscribe: subscribe.map { try! TopicPattern($0) },
+            publish: publish.map { try! TopicPattern($0) }, ttl: ttl, subject: "user-1", now: now)
     }
 
     func policy(anonymous: [String] = [], origins: [String] = [], auth: Bool = true) -> AccessPolicy {
-        AccessPolicy(keys: auth ? keys : nil, allowAnonymous: anonymous.map { try! TopicPattern($0) },
-                     origins: try! OriginAllowList(entries: origins))
+        AccessPolicy(
+            keys: auth ? keys : nil, allowAnonymous: anonymous.map { try! TopicPattern($0) },
+            origins: try! OriginAllowList(entries: origins))
     }
 
     func decide(_ path: String, _ route: HandshakeDecision.Route, headers: [(String, String)] = [], _ policy: AccessPolicy) -> HandshakeAccess.Verdict {

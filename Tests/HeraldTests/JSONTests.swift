@@ -9,8 +9,10 @@ import Testing
         _ = try JSONParser.parse(text)
     }
 
-    @Test(arguments: ["", "{", "[1,]", "{\"a\":1,}", "01", "1.", "-", "\"\\ud800\"", "\"\u{01}\"", "nul", "{} {}", "'a'",
-                      String(repeating: "[", count: 100) + String(repeating: "]", count: 100)])
+    @Test(arguments: [
+        "", "{", "[1,]", "{\"a\":1,}", "01", "1.", "-", "\"\\ud800\"", "\"\u{01}\"", "nul", "{} {}", "'a'",
+        String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+    ])
     func invalidJSON(text: String) {
         #expect(throws: JSONParser.Error.self) { try JSONParser.parse(text) }
     }

@@ -16,17 +16,19 @@ import Topics
     }
 
     @Test func commandsSplitAnywhereParseTheSame() throws {
-        let stream = "PUB prices.AAPL 5\r\n189.2\r\nPING\nSTATS\r\nPUB t 3 RETAIN\nabc\n\r\npub t 0\r\n\r\n"
+        let stream =
+            "PUB prices.AAPL 5\r\n189.2\r\nPING\nSTATS\r\nPUB t 3 RETAIN\nabc\n\r\npub t 0\r\n\r\n"
             + "PUB t 1 BINARY\r\nx\r\nPUB t 1 binary retain\r\ny\r\n"
         let whole = parse([stream])
-        #expect(whole == [
-            .publish(topic: try TopicName("prices.AAPL"), payload: ByteBuffer(string: "189.2"), retain: false, binary: false),
-            .ping, .stats,
-            .publish(topic: try TopicName("t"), payload: ByteBuffer(string: "abc"), retain: true, binary: false),
-            .publish(topic: try TopicName("t"), payload: ByteBuffer(), retain: false, binary: false),
-            .publish(topic: try TopicName("t"), payload: ByteBuffer(string: "x"), retain: false, binary: true),
-            .publish(topic: try TopicName("t"), payload: ByteBuffer(string: "y"), retain: true, binary: true),
-        ])
+        #expect(
+            whole == [
+                .publish(topic: try TopicName("prices.AAPL"), payload: ByteBuffer(string: "189.2"), retain: false, binary: false),
+                .ping, .stats,
+                .publish(topic: try TopicName("t"), payload: ByteBuffer(string: "abc"), retain: true, binary: false),
+                .publish(topic: try TopicName("t"), payload: ByteBuffer(), retain: false, binary: false),
+                .publish(topic: try TopicName("t"), payload: ByteBuffer(string: "x"), retain: false, binary: true),
+                .publish(topic: try TopicName("t"), payload: ByteBuffer(string: "y"), retain: true, binary: true),
+            ])
         #expect(parse(stream.map { String($0) }) == whole, "byte by byte")
     }
 
@@ -39,8 +41,11 @@ import Topics
         #expect(commands[2] == .ping)
     }
 
-    @Test(arguments: ["HELLO\r\n", "PUB t\r\n", "PUB t x\r\n", "PUB t 1 NOPE\r\nx\r\n", "PUB t 1 RETAIN RETAIN\r\nx\r\n", "PUB t 1 BINARY RETAIN x\r\nx\r\n", "PUB t 1\r\nxy\r\n", "PUB t 1\r\nx\rz",
-                      String(repeating: "P", count: 65), "PUB t 99999999999999999999\r\n"])
+    @Test(arguments: [
+        "HELLO\r\n", "PUB t\r\n", "PUB t x\r\n", "PUB t 1 NOPE\r\nx\r\n", "PUB t 1 RETAIN RETAIN\r\nx\r\n", "PUB t 1 BINARY RETAIN x\r\nx\r\n",
+        "PUB t 1\r\nxy\r\n", "PUB t 1\r\nx\rz",
+        String(repeating: "P", count: 65), "PUB t 99999999999999999999\r\n",
+    ])
     func unparseableInputIsFatal(input: String) {
         let commands = parse([input])
         guard case .refuse("bad_request", _, true)? = commands.last else {

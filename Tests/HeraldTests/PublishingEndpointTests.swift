@@ -76,8 +76,9 @@ import Testing
 
     @Test func eventStreamPatterns() {
         #expect(HandshakeDecision.decide(method: .GET, uri: "/sse/prices.%3E", headers: [:], negotiator: nil) == .sse([try! .init("prices.>")]))
-        #expect(HandshakeDecision.decide(method: .GET, uri: "/sse?topic=a&topic=b.*&topic=a", headers: [:], negotiator: nil)
-            == .sse([try! .init("a"), try! .init("b.*")]))
+        #expect(
+            HandshakeDecision.decide(method: .GET, uri: "/sse?topic=a&topic=b.*&topic=a", headers: [:], negotiator: nil)
+                == .sse([try! .init("a"), try! .init("b.*")]))
         guard case .reject(let status, _, _) = HandshakeDecision.decide(method: .GET, uri: "/sse", headers: [:], negotiator: nil) else {
             Issue.record("accepted no pattern")
             return

@@ -6,9 +6,9 @@ import NIOCore
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The real server in-process, on an ephemeral port and a temporary socket, driven over

@@ -1,6 +1,6 @@
 // Reads a TOML document on stdin and prints it as toml-test tagged JSON, or prints
 // "LINE:COLUMN: message" on stderr and exits 1.
-import Glibc // raw stdin: readLine would repair invalid UTF-8 that the parser must refuse
+import Glibc  // raw stdin: readLine would repair invalid UTF-8 that the parser must refuse
 import TOML
 
 func readStandardInput() -> [UInt8]? {

@@ -2,14 +2,18 @@ import Testing
 import Topics
 
 @Suite struct NameAndPatternTests {
-    @Test(arguments: ["prices.AAPL", "payments.user-42", "lottery.daily", "a", "x_y:z@w~v.1",
-                      String(repeating: "a", count: 255), Array(repeating: "s", count: 16).joined(separator: ".")])
+    @Test(arguments: [
+        "prices.AAPL", "payments.user-42", "lottery.daily", "a", "x_y:z@w~v.1",
+        String(repeating: "a", count: 255), Array(repeating: "s", count: 16).joined(separator: "."),
+    ])
     func validNames(name: String) throws {
         #expect(try TopicName(name).string == name)
     }
 
-    @Test(arguments: ["", ".", "a.", ".a", "a..b", "prices.*", "prices.>", "a b", "prix.€", "a/b", "a.b\n",
-                      String(repeating: "a", count: 256), Array(repeating: "s", count: 17).joined(separator: ".")])
+    @Test(arguments: [
+        "", ".", "a.", ".a", "a..b", "prices.*", "prices.>", "a b", "prix.€", "a/b", "a.b\n",
+        String(repeating: "a", count: 256), Array(repeating: "s", count: 17).joined(separator: "."),
+    ])
     func invalidNames(name: String) {
         #expect(throws: TopicError.self) { try TopicName(name) }
     }

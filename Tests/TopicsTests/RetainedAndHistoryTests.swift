@@ -21,7 +21,9 @@ func drain(_ scan: (UInt64, Int, (Note) -> Bool) -> UInt64?, from: UInt64 = 0, l
     var seen: [UInt64] = []
     var next: UInt64? = from
     while let position = next {
-        next = scan(position, limit) { seen.append($0.seq); return true }
+        next = scan(position, limit) {
+            seen.append($0.seq); return true
+        }
     }
     return seen
 }
@@ -56,7 +58,9 @@ func drain(_ scan: (UInt64, Int, (Note) -> Bool) -> UInt64?, from: UInt64 = 0, l
         var history = MessageHistory<Note>(capacityPerTopic: 10)
         for seq in UInt64(1)...5 { history.append(Note("t", seq)) }
         var read: [UInt64] = []
-        let next = history.scan(from: 0, through: .max, limit: 100) { read.append($0.seq); return read.count < 2 }
+        let next = history.scan(from: 0, through: .max, limit: 100) {
+            read.append($0.seq); return read.count < 2
+        }
         #expect(read == [1, 2] && next == 3)
     }
 

@@ -61,12 +61,15 @@ struct Origin: Hashable, Sendable {
         }
         if !host.hasPrefix("[") {
             let labels = host.split(separator: ".", omittingEmptySubsequences: false)
-            guard labels.allSatisfy({ label in
-                !label.isEmpty && label.utf8.allSatisfy { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
-            }) else {
-                return fail(allowWildcard
-                    ? "the host must be a name, an address or *. followed by a name (letters, digits, - and _ between dots)"
-                    : "the host must be a name or an address")
+            guard
+                labels.allSatisfy({ label in
+                    !label.isEmpty && label.utf8.allSatisfy { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+                })
+            else {
+                return fail(
+                    allowWildcard
+                        ? "the host must be a name, an address or *. followed by a name (letters, digits, - and _ between dots)"
+                        : "the host must be a name or an address")
             }
         }
         return .success(Origin(scheme: scheme, host: host, port: port, isWildcard: isWildcard))

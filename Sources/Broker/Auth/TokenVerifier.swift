@@ -1,4 +1,3 @@
-
 /// Checks an HS256 JWT (PROTOCOL.md §7) synchronously, so that a handshake can be decided on
 /// its event loop without a hop.
 ///

@@ -17,7 +17,8 @@ struct LogEntry {
     /// dictionary or string split.
     init?(_ value: RESPValue) {
         guard case .array(let pair) = value, pair.count == 2, case .bulkString(let idBytes) = pair[0],
-              case .array(let fields) = pair[1] else { return nil }
+            case .array(let fields) = pair[1]
+        else { return nil }
         var seq: UInt64 = 0
         for byte in idBytes.readableBytesView {
             guard byte != UInt8(ascii: "-") else { break }

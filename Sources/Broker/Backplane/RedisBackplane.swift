@@ -79,8 +79,10 @@ package final class RedisBackplane: Backplane, @unchecked Sendable {
 
     // MARK: Accepting
 
-    package func accept(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool,
-                        _ accepted: @escaping (Result<UInt64, BrokerCore.PublishRefusal>) -> Void) {
+    package func accept(
+        topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool,
+        _ accepted: @escaping (Result<UInt64, BrokerCore.PublishRefusal>) -> Void
+    ) {
         loop.assertInEventLoop()
         guard connected, let commands else { return accepted(.failure(.unavailable)) }
         let arguments: [RESPArgument] = [
@@ -155,11 +157,12 @@ package final class RedisBackplane: Backplane, @unchecked Sendable {
     private func load(epoch: String, retainedReply: RESPValue, logReply: RESPValue) {
         let entries = (logReply.array ?? []).compactMap(LogEntry.init)
         var retained: [BackplaneMessage] = []
-        let pairs: [(RESPValue, RESPValue)] = switch retainedReply {
-        case .map(let pairs): pairs
-        case .array(let flat): stride(from: 0, to: flat.count - 1, by: 2).map { (flat[$0], flat[$0 + 1]) }
-        default: []
-        }
+        let pairs: [(RESPValue, RESPValue)] =
+            switch retainedReply {
+            case .map(let pairs): pairs
+            case .array(let flat): stride(from: 0, to: flat.count - 1, by: 2).map { (flat[$0], flat[$0 + 1]) }
+            default: []
+            }
         for (topicValue, packed) in pairs {
             guard let topic = topicValue.string.flatMap({ try? TopicName($0) }), let message = Self.unpackRetained(packed, topic: topic) else { continue }
             retained.append(message)
@@ -174,8 +177,9 @@ package final class RedisBackplane: Backplane, @unchecked Sendable {
     private static func unpackRetained(_ value: RESPValue, topic: TopicName) -> BackplaneMessage? {
         guard var bytes = value.bytes else { return nil }
         guard let seqText = bytes.readString(length: bytes.readableBytesView.firstIndex(of: UInt8(ascii: ":")).map { $0 - bytes.readerIndex } ?? 0),
-              let seq = UInt64(seqText), bytes.readInteger(as: UInt8.self) == UInt8(ascii: ":"),
-              let binary = bytes.readInteger(as: UInt8.self), bytes.readInteger(as: UInt8.self) == UInt8(ascii: ":") else { return nil }
+            let seq = UInt64(seqText), bytes.readInteger(as: UInt8.self) == UInt8(ascii: ":"),
+            let binary = bytes.readInteger(as: UInt8.self), bytes.readInteger(as: UInt8.self) == UInt8(ascii: ":")
+        else { return nil }
         return BackplaneMessage(seq: seq, topic: topic, payload: bytes, binary: binary == UInt8(ascii: "1"))
     }
 
@@ -204,9 +208,11 @@ package final class RedisBackplane: Backplane, @unchecked Sendable {
             logger.warning("backplane has a new epoch: Redis lost its data", metadata: ["epoch": "\(entry.epoch)"])
             core.backplaneDiscontinuity(resumingAfter: entry.seq - 1, newEpoch: entry.epoch)
         } else if entry.seq > core.seq + 1 {
-            logger.warning("backplane log trimmed past this broker's position", metadata: [
-                "delivered": "\(core.seq)", "next": "\(entry.seq)",
-            ])
+            logger.warning(
+                "backplane log trimmed past this broker's position",
+                metadata: [
+                    "delivered": "\(core.seq)", "next": "\(entry.seq)",
+                ])
             core.backplaneDiscontinuity(resumingAfter: entry.seq - 1, newEpoch: nil)
         }
         core.deliverAccepted(seq: entry.seq, topic: entry.topic, payload: entry.payload, retain: entry.retain, binary: entry.binary)

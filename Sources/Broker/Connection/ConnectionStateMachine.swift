@@ -42,10 +42,11 @@ package struct ConnectionStateMachine {
         maxMessageBytes: Int, compressed: Bool, backlogLimit: Int, policy: SlowConsumerPolicy, now: NIODeadline,
         tokenExpiry: NIODeadline? = nil
     ) {
-        self.state = .awaitingHandshake(AwaitingHandshake(
-            assembler: MessageAssembler(maxMessageBytes: maxMessageBytes, compressionNegotiated: compressed),
-            liveness: Liveness(lastInbound: now, lastPing: now, tokenExpiry: tokenExpiry)
-        ))
+        self.state = .awaitingHandshake(
+            AwaitingHandshake(
+                assembler: MessageAssembler(maxMessageBytes: maxMessageBytes, compressionNegotiated: compressed),
+                liveness: Liveness(lastInbound: now, lastPing: now, tokenExpiry: tokenExpiry)
+            ))
         self.backlogLimit = max(backlogLimit, 1)
         self.policy = policy
     }

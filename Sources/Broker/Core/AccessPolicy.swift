@@ -13,8 +13,10 @@ package struct AccessPolicy: Sendable {
     package var allowClientPublish: [TopicPattern]
     package var origins: OriginAllowList
 
-    package init(keys: AuthKeys? = nil, allowAnonymous: [TopicPattern] = [], allowClientPublish: [TopicPattern] = [],
-                 origins: OriginAllowList = try! OriginAllowList(entries: [])) {
+    package init(
+        keys: AuthKeys? = nil, allowAnonymous: [TopicPattern] = [], allowClientPublish: [TopicPattern] = [],
+        origins: OriginAllowList = try! OriginAllowList(entries: [])
+    ) {
         self.keys = keys
         self.allowAnonymous = allowAnonymous
         self.allowClientPublish = allowClientPublish

@@ -8,8 +8,9 @@ import Topics
 package protocol Backplane: AnyObject, Sendable {
     /// Core loop: accept a publish; `accepted` runs on the core loop with its seq, or with
     /// `.unavailable` when the store cannot be reached (never accepted and lost).
-    func accept(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool,
-                _ accepted: @escaping (Result<UInt64, BrokerCore.PublishRefusal>) -> Void)
+    func accept(
+        topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool,
+        _ accepted: @escaping (Result<UInt64, BrokerCore.PublishRefusal>) -> Void)
     /// STATS `backplane`.
     var name: String { get }
     /// STATS `backplane_connected`.

@@ -8,8 +8,10 @@ extension BrokerCore {
     /// Replaces this broker's state with the backplane's (at start, and when its store has a
     /// new epoch): `seq` is the last one `history` holds, from which the log is read on.
     /// `replacing`: connected clients had the old state, and are told of the discontinuity.
-    package func loadFromBackplane(epoch newEpoch: String, seq newSeq: UInt64, history held: [BackplaneMessage],
-                                   retained kept: [BackplaneMessage], replacing: Bool) {
+    package func loadFromBackplane(
+        epoch newEpoch: String, seq newSeq: UInt64, history held: [BackplaneMessage],
+        retained kept: [BackplaneMessage], replacing: Bool
+    ) {
         loop.assertInEventLoop()
         if replacing { backplaneDiscontinuity(resumingAfter: newSeq, newEpoch: newEpoch) }
         startEpoch(newEpoch)

@@ -28,9 +28,11 @@ extension BrokerCore {
         package var deflateMemoryLevel: Int
 
         /// Every field, named: the server's mapping from `Settings` is the one caller.
-        package init(allowClientPublish: [TopicPattern], historyPerTopic: Int, maxHistoryBytes: Int, historyTTLSeconds: Double,
-                     maxRetainedBytes: Int, keepLatest: [TopicPattern], maxPendingBytes: Int, slowConsumer: SlowConsumerPolicy,
-                     maxSubscriptionsPerConnection: Int, compressionThreshold: Int, deflateMemoryLevel: Int) {
+        package init(
+            allowClientPublish: [TopicPattern], historyPerTopic: Int, maxHistoryBytes: Int, historyTTLSeconds: Double,
+            maxRetainedBytes: Int, keepLatest: [TopicPattern], maxPendingBytes: Int, slowConsumer: SlowConsumerPolicy,
+            maxSubscriptionsPerConnection: Int, compressionThreshold: Int, deflateMemoryLevel: Int
+        ) {
             self.allowClientPublish = allowClientPublish
             self.historyPerTopic = historyPerTopic
             self.maxHistoryBytes = maxHistoryBytes

@@ -48,9 +48,11 @@ extension BrokerCore {
     /// `numbered` runs once the publish has its seq and, where that comes first (always on
     /// one broker), before any subscriber here is queued the message: a JSON-mode client's
     /// `ok` then precedes its own copy.
-    package func submit(topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool = false,
-                        numbered: ((UInt64) -> Void)? = nil,
-                        _ done: @escaping (Result<PublishResult, PublishRefusal>) -> Void) {
+    package func submit(
+        topic: TopicName, payload: ByteBuffer, retain: Bool, binary: Bool = false,
+        numbered: ((UInt64) -> Void)? = nil,
+        _ done: @escaping (Result<PublishResult, PublishRefusal>) -> Void
+    ) {
         loop.assertInEventLoop()
         if let refusal = refusal(of: topic, payload: payload, retain: retain) { return done(.failure(refusal)) }
         guard let backplane else {
@@ -110,22 +112,24 @@ extension BrokerCore {
         var lastForm = WireForm(mode: .raw, deflateWindowBits: 0)
         var lastFrame: ByteBuffer?
         let keepLatest = !configuration.keepLatest.isEmpty && configuration.keepLatest.contains { $0.matches(topic) }
-        index.forEachMatch(topic) { $0.withSubscriber { subscriber in
-            guard subscriber.lastQueuedSeq < seq else { return }  // another pattern already matched
-            subscriber.lastQueuedSeq = seq
-            deliveries += 1
-            if lastFrame == nil || lastForm != subscriber.wireForm {
-                lastForm = subscriber.wireForm
-                lastFrame = frames.frame(for: lastForm, encoding: message, with: encoder)
+        index.forEachMatch(topic) {
+            $0.withSubscriber { subscriber in
+                guard subscriber.lastQueuedSeq < seq else { return }  // another pattern already matched
+                subscriber.lastQueuedSeq = seq
+                deliveries += 1
+                if lastFrame == nil || lastForm != subscriber.wireForm {
+                    lastForm = subscriber.wireForm
+                    lastFrame = frames.frame(for: lastForm, encoding: message, with: encoder)
+                }
+                if let replay = subscriber.replay {
+                    hold(lastFrame!, latestOf: keepLatest ? topic : nil, in: replay, for: subscriber)
+                } else if keepLatest && subscriber.lagging.load(ordering: .relaxed) {
+                    subscriber.outbox.enqueue(latest: lastFrame!, topic: topic, to: subscriber, acceptedAt: acceptedAt)
+                } else {
+                    subscriber.outbox.enqueue(frame: &lastFrame!, to: subscriber, acceptedAt: acceptedAt, keepLatest: keepLatest)
+                }
             }
-            if let replay = subscriber.replay {
-                hold(lastFrame!, latestOf: keepLatest ? topic : nil, in: replay, for: subscriber)
-            } else if keepLatest && subscriber.lagging.load(ordering: .relaxed) {
-                subscriber.outbox.enqueue(latest: lastFrame!, topic: topic, to: subscriber, acceptedAt: acceptedAt)
-            } else {
-                subscriber.outbox.enqueue(frame: &lastFrame!, to: subscriber, acceptedAt: acceptedAt, keepLatest: keepLatest)
-            }
-        } }
+        }
         published += 1
         delivered += deliveries
         if deliveries > 0 { scheduleSend() }

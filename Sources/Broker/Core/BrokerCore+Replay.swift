@@ -73,10 +73,11 @@ extension BrokerCore {
             budget.spend(frame)
             return !budget.isSpent
         }
-        let next: UInt64? = switch cursor.source {
-        case .retained: retained.scan(from: cursor.next, through: cursor.through, limit: ReplayBudget.scanned, send)
-        case .history: history.scan(from: cursor.next, through: cursor.through, limit: ReplayBudget.scanned, send)
-        }
+        let next: UInt64? =
+            switch cursor.source {
+            case .retained: retained.scan(from: cursor.next, through: cursor.through, limit: ReplayBudget.scanned, send)
+            case .history: history.scan(from: cursor.next, through: cursor.through, limit: ReplayBudget.scanned, send)
+            }
         guard let next else { return true }
         cursor.next = next
         // A chunk that found nothing to send still ends the turn: the scan limit is the bound.

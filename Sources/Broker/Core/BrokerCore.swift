@@ -59,8 +59,10 @@ package final class BrokerCore: @unchecked Sendable {
     private let logger: Logger
 
     /// `policy` nil: the one `configuration` describes without keys (access control off).
-    package init(loop: any EventLoop, outboxes: [LoopOutbox], configuration: Configuration, policy: AccessPolicy? = nil,
-                 logger: Logger = Logger(label: "herald", factory: { _ in SwiftLogNoOpLogHandler() })) {
+    package init(
+        loop: any EventLoop, outboxes: [LoopOutbox], configuration: Configuration, policy: AccessPolicy? = nil,
+        logger: Logger = Logger(label: "herald", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.logger = logger
         self.loop = loop
         self.outboxes = outboxes
@@ -141,7 +143,8 @@ package final class BrokerCore: @unchecked Sendable {
     }
 
     static func emptyHistory(_ configuration: Configuration) -> MessageHistory<PublishedMessage> {
-        MessageHistory(capacityPerTopic: configuration.historyPerTopic, maxBytes: configuration.maxHistoryBytes, ttl: UInt64(configuration.historyTTLSeconds * 1e9))
+        MessageHistory(
+            capacityPerTopic: configuration.historyPerTopic, maxBytes: configuration.maxHistoryBytes, ttl: UInt64(configuration.historyTTLSeconds * 1e9))
     }
 
     // MARK: JSON mode
@@ -181,10 +184,13 @@ package final class BrokerCore: @unchecked Sendable {
                 return
             }
             let id = request.id
-            submit(topic: topic, payload: payload, retain: retain, binary: binary, numbered: { [unowned self] seq in
-                reply(ServerReply.ok(id: id, epoch: epoch, seq: seq), to: subscriber)
-                scheduleSend()
-            }) { [unowned self] result in
+            submit(
+                topic: topic, payload: payload, retain: retain, binary: binary,
+                numbered: { [unowned self] seq in
+                    reply(ServerReply.ok(id: id, epoch: epoch, seq: seq), to: subscriber)
+                    scheduleSend()
+                }
+            ) { [unowned self] result in
                 guard case .failure(let refusal) = result else { return }
                 reply(ServerReply.error(id: id, code: refusal.code, message: refusal.message), to: subscriber)
                 scheduleSend()

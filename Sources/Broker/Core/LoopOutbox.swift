@@ -88,8 +88,13 @@ package final class LoopOutbox: @unchecked Sendable {
         if subscriber.queuedBytes > subscriberLimit { overfull = true }
         guard frame.readableBytes <= Self.coalesceLimit else {
             closeBatch(of: subscriber)
-            append(subscriber, .frames(frame, messages: 1, live: LiveMessages(count: acceptedAt == 0 ? 0 : 1, acceptedAt: acceptedAt,
-                                                                              includesKeepLatest: keepLatest)))
+            append(
+                subscriber,
+                .frames(
+                    frame, messages: 1,
+                    live: LiveMessages(
+                        count: acceptedAt == 0 ? 0 : 1, acceptedAt: acceptedAt,
+                        includesKeepLatest: keepLatest)))
             return
         }
         if keepLatest { subscriber.batchHasKeepLatest = true }
@@ -175,9 +180,13 @@ package final class LoopOutbox: @unchecked Sendable {
             batch = coalesced(run)
         }
         subscriber.lastBatchBytes = batch.readableBytes
-        append(subscriber, .frames(batch, messages: subscriber.batchMessages,
-                                   live: LiveMessages(count: Int(subscriber.batchLive), acceptedAt: subscriber.batchAcceptedAt,
-                                                      includesKeepLatest: subscriber.batchHasKeepLatest)))
+        append(
+            subscriber,
+            .frames(
+                batch, messages: subscriber.batchMessages,
+                live: LiveMessages(
+                    count: Int(subscriber.batchLive), acceptedAt: subscriber.batchAcceptedAt,
+                    includesKeepLatest: subscriber.batchHasKeepLatest)))
         subscriber.batchMessages = 0
         subscriber.batchLive = 0
         subscriber.batchHasKeepLatest = false

@@ -2,7 +2,6 @@ import HeraldAuth
 import HeraldCore
 import HeraldSettings
 
-
 extension AccessPolicy {
     /// The policy `settings` describe, reading the key file: at start, and again on SIGHUP.
     /// - Throws: `HeraldServer.StartError`, one line naming the file or the entry at fault.

@@ -4,10 +4,11 @@ import HeraldSettings
 extension BrokerCore.Configuration {
     /// The part of `settings` the core reads.
     package init(_ settings: Settings) {
-        let slowConsumer: SlowConsumerPolicy = switch settings.slowConsumer {
-        case .disconnect: .disconnect
-        case .drop: .drop
-        }
+        let slowConsumer: SlowConsumerPolicy =
+            switch settings.slowConsumer {
+            case .disconnect: .disconnect
+            case .drop: .drop
+            }
         self.init(
             allowClientPublish: settings.allowClientPublish,
             historyPerTopic: settings.historyPerTopic,

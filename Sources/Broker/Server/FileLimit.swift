@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
-private let openFilesResource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    import Glibc
+    private let openFilesResource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
 #elseif canImport(Musl)
-import Musl
-private let openFilesResource = RLIMIT_NOFILE
+    import Musl
+    private let openFilesResource = RLIMIT_NOFILE
 #endif
 
 /// How many files the process may have open: each connection is one.

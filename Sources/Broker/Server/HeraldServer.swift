@@ -9,9 +9,9 @@ import NIOPosix
 import NIOSSL
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// A running broker, embeddable in another Swift program: `start` binds both listeners and
@@ -165,8 +165,9 @@ public final class HeraldServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
                         AcceptBackoffHandler(),
-                        AcceptGate(openSockets: listener.openSockets, limit: listener.socketLimit,
-                                   handshakes: listener.handshakes, handshakeLimit: settings.maxHandshakes)
+                        AcceptGate(
+                            openSockets: listener.openSockets, limit: listener.socketLimit,
+                            handshakes: listener.handshakes, handshakeLimit: settings.maxHandshakes)
                     )
                 }
             }
@@ -215,10 +216,12 @@ public final class HeraldServer: Sendable {
             listener.tls.withLockedValue { $0 = tls }
             logger.info("TLS files reloaded for new connections", metadata: ["cert": "\(reloaded.tlsCert ?? "")"])
         }
-        logger.info("access policy reloaded", metadata: [
-            "auth": "\(policy.keys.map { "\($0.count) key(s)" } ?? "off")", "allow-anonymous": "\(policy.allowAnonymous.count)",
-            "allowed-origin": "\(reloaded.allowedOrigin.count)",
-        ])
+        logger.info(
+            "access policy reloaded",
+            metadata: [
+                "auth": "\(policy.keys.map { "\($0.count) key(s)" } ?? "off")", "allow-anonymous": "\(policy.allowAnonymous.count)",
+                "allowed-origin": "\(reloaded.allowedOrigin.count)",
+            ])
     }
 
     /// PROTOCOL.md §1, in order and within `--shutdown-grace` however busy the broker is:

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
-private let datagramSocket = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+    import Glibc
+    private let datagramSocket = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
 #elseif canImport(Musl)
-import Musl
-private let datagramSocket = SOCK_DGRAM | SOCK_CLOEXEC
+    import Musl
+    private let datagramSocket = SOCK_DGRAM | SOCK_CLOEXEC
 #endif
 
 /// systemd's readiness protocol (`sd_notify(3)`) without libsystemd: one datagram, such as

@@ -22,7 +22,7 @@ public enum DurationText {
             let suffix = rest.prefix { $0.isASCII && $0.isLetter }
             rest = rest.dropFirst(suffix.count)
             guard let number = decimal(digits),
-                  let unit = units[firstAllowed...].firstIndex(where: { $0.suffix == suffix })
+                let unit = units[firstAllowed...].firstIndex(where: { $0.suffix == suffix })
             else { return nil }
             total += number * units[unit].multiplier / units[unit].divisor
             firstAllowed = unit + 1
@@ -49,8 +49,8 @@ public enum DurationText {
     /// which `Double.init` would take.
     private static func decimal(_ text: Substring) -> Double? {
         guard text.contains(where: \.isNumber),
-              text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-              text.filter({ $0 == "." }).count <= 1
+            text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+            text.filter({ $0 == "." }).count <= 1
         else { return nil }
         return Double(text)
     }

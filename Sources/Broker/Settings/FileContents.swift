@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
-private let systemRead = Glibc.read
+    import Glibc
+    private let systemRead = Glibc.read
 #elseif canImport(Musl)
-import Musl
-private let systemRead = Musl.read
+    import Musl
+    private let systemRead = Musl.read
 #endif
 
 /// Reads the small files settings name (the config file, keys, certificates) whole, with

@@ -10,7 +10,7 @@ struct ListenAddress: Equatable, Sendable {
 
     init?(_ text: String) {
         guard let colon = text.lastIndex(of: ":"),
-              let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+            let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
         else { return nil }
         var host = Substring(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") {

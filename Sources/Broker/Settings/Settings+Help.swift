@@ -9,10 +9,11 @@ extension Settings {
         let config = HelpTable([("--config FILE", "A TOML file of these settings, keys named like the options; flags win over it. Read again on SIGHUP.")])
         let groups = SettingDeclaration.groups.map { group in
             let rows = group.settings.map { declaration in
-                let usage = switch declaration.form {
-                case .flag: "--[no-]\(declaration.name)"
-                case .single, .repeatable: "--\(declaration.name) \(declaration.placeholder)"
-                }
+                let usage =
+                    switch declaration.form {
+                    case .flag: "--[no-]\(declaration.name)"
+                    case .single, .repeatable: "--\(declaration.name) \(declaration.placeholder)"
+                    }
                 let reload = declaration.reloadable ? " Applied on SIGHUP." : ""
                 return (usage, "\(declaration.help) Default: \(declaration.defaultNote ?? declaration.describe(defaults)).\(reload)")
             }

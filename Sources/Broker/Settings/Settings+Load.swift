@@ -18,7 +18,7 @@ extension Settings {
         try arguments.apply(to: &settings)
         do throws(SettingsError) {
             try settings.validate()
-        } catch where arguments.configPath == nil {
+        } catch  where arguments.configPath == nil {
             // Without a file, every value that is not a default came from the command line.
             throw SettingsError(error.description, origin: .commandLine)
         }

@@ -2,9 +2,9 @@ import Logging
 import Topics
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Every setting of `herald serve`, with the defaults of PROTOCOL.md §1, §6 and §10.

@@ -98,7 +98,8 @@ enum NumberSyntax {
         for byte in digits where byte != .underscore {
             let digit = digitValue(byte, radix: radix)!
             let (shifted, overflowA) = value.multipliedReportingOverflow(by: radix)
-            let (next, overflowB) = negative
+            let (next, overflowB) =
+                negative
                 ? shifted.subtractingReportingOverflow(digit)
                 : shifted.addingReportingOverflow(digit)
             if overflowA || overflowB {

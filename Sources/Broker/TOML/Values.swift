@@ -45,7 +45,8 @@ extension Parser {
         func digits(_ from: Int, _ count: Int) -> Bool {
             (from..<from + count).allSatisfy { byte(at: $0)?.isDigit == true }
         }
-        let date = digits(offset, 4) && byte(at: offset + 4) == .minus && digits(offset + 5, 2)
+        let date =
+            digits(offset, 4) && byte(at: offset + 4) == .minus && digits(offset + 5, 2)
             && byte(at: offset + 7) == .minus && digits(offset + 8, 2)
         let time = digits(offset, 2) && byte(at: offset + 2) == .colon && digits(offset + 3, 2)
         return date || time

@@ -7,11 +7,11 @@ import NIOPosix
 import NIOSSL
 
 #if canImport(Glibc)
-import Glibc
-private let ownUsage = Int32(RUSAGE_SELF.rawValue)
+    import Glibc
+    private let ownUsage = Int32(RUSAGE_SELF.rawValue)
 #elseif canImport(Musl)
-import Musl
-private let ownUsage = RUSAGE_SELF
+    import Musl
+    private let ownUsage = RUSAGE_SELF
 #endif
 
 /// `herald bench`: end-to-end load against a running broker, for capacity planning on the
@@ -29,7 +29,11 @@ package struct BenchCommand: Command {
             .option("size", \.size, placeholder: "BYTES", help: "Payload bytes per message (at least 17: a timestamp leads it)."),
             .option("rate", \.rate, placeholder: "PER_SECOND", help: "Messages per second; 0 publishes as fast as the window allows."),
             .option("window", \.window, help: "Messages in flight at once (see --window-counts)."),
-            .option("window-counts", \.windowCounts, help: "What the window counts: deliveries (messages not yet received by every subscriber, as a feed publishes) or publishes (commands awaiting their +OK)."),
+            .option(
+                "window-counts", \.windowCounts,
+                help:
+                    "What the window counts: deliveries (messages not yet received by every subscriber, as a feed publishes) or publishes (commands awaiting their +OK)."
+            ),
             .flag("compression", \.compression, help: "Offer permessage-deflate on every subscriber connection."),
             .option("topic", \.topic, placeholder: "TOPIC", help: "The topic to publish to."),
             .option("idle", \.idle, help: "Only open this many idle connections and report memory per connection."),
@@ -79,8 +83,9 @@ package struct BenchCommand: Command {
 
     private func measure(loop: any EventLoop, host: String, port: Int, tls: NIOSSLContext?, socketPath: String, brokerPID: Int32) async throws {
         let connections = idle ?? subscribers
-        let state = BenchState(path: "/topics/\(topic)" + (token.map { "?token=\($0)" } ?? ""), offerCompression: compression, subscribers: connections,
-                               messages: idle == nil ? messages : 0, loop: loop)
+        let state = BenchState(
+            path: "/topics/\(topic)" + (token.map { "?token=\($0)" } ?? ""), offerCompression: compression, subscribers: connections,
+            messages: idle == nil ? messages : 0, loop: loop)
         let rssBefore = ProcessMemory.residentKiB(pid: brokerPID)
         let clientRSSBefore = ProcessMemory.residentKiB(pid: getpid())
         var handlers: [NIOLoopBound<BenchSubscriber>] = []

@@ -1,8 +1,8 @@
 /// What every subcommand shares: the environment, and how output leaves.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The process environment, read from `environ` rather than through Foundation, which the

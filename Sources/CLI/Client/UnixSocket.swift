@@ -1,13 +1,13 @@
 import HeraldWire
 
 #if canImport(Glibc)
-import Glibc
-private let streamSocket = Int32(SOCK_STREAM.rawValue)
-private let systemConnect = Glibc.connect
+    import Glibc
+    private let streamSocket = Int32(SOCK_STREAM.rawValue)
+    private let systemConnect = Glibc.connect
 #elseif canImport(Musl)
-import Musl
-private let streamSocket = SOCK_STREAM
-private let systemConnect = Musl.connect
+    import Musl
+    private let streamSocket = SOCK_STREAM
+    private let systemConnect = Musl.connect
 #endif
 
 /// Blocking POSIX sockets for the command-line clients: a CLI talks to one broker at a

@@ -4,9 +4,9 @@ import NIOPosix
 import NIOWebSocket
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// One WebSocket connection to a broker, made of SwiftNIO's parts: `ClientBootstrap`, the

@@ -27,13 +27,14 @@ extension CommandDeclaration {
         let words: [String]
         switch grammar {
         case .declared(let options, let arguments):
-            words = options.map { option in
-                switch option.form {
-                case _ where option.isRequired: option.usage
-                case .flag, .single: "[\(option.usage)]"
-                case .repeatable: "[\(option.usage)]..."
-                }
-            } + arguments.map(\.usage)
+            words =
+                options.map { option in
+                    switch option.form {
+                    case _ where option.isRequired: option.usage
+                    case .flag, .single: "[\(option.usage)]"
+                    case .repeatable: "[\(option.usage)]..."
+                    }
+                } + arguments.map(\.usage)
         case .handedOn(_, let usage, _):
             words = [usage]
         }

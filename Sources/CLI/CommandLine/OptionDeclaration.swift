@@ -32,8 +32,9 @@ public struct OptionDeclaration<Values>: Sendable {
 extension OptionDeclaration {
     /// `--name`: sets the field to true.
     public static func flag(_ name: String, _ field: any WritableKeyPath<Values, Bool> & Sendable, help: String) -> Self {
-        Self(name: name, form: .flag, placeholder: "", isRequired: false, help: help,
-             set: { values, _ in values[keyPath: field] = true }, describeDefault: { _ in nil })
+        Self(
+            name: name, form: .flag, placeholder: "", isRequired: false, help: help,
+            set: { values, _ in values[keyPath: field] = true }, describeDefault: { _ in nil })
     }
 
     /// `--name VALUE` for a field with a default, which the help shows unless the option is required.
@@ -41,11 +42,12 @@ extension OptionDeclaration {
         _ name: String, _ field: any WritableKeyPath<Values, Value> & Sendable,
         placeholder: String = Value.placeholder, required: Bool = false, help: String
     ) -> Self {
-        Self(name: name, form: .single, placeholder: placeholder, isRequired: required, help: help,
-             set: { (values: inout Values, texts: [String]) throws(UsageError) in
-                 values[keyPath: field] = try lastValue(of: texts, for: name)
-             },
-             describeDefault: { required ? nil : $0[keyPath: field].argumentText })
+        Self(
+            name: name, form: .single, placeholder: placeholder, isRequired: required, help: help,
+            set: { (values: inout Values, texts: [String]) throws(UsageError) in
+                values[keyPath: field] = try lastValue(of: texts, for: name)
+            },
+            describeDefault: { required ? nil : $0[keyPath: field].argumentText })
     }
 
     /// `--name VALUE` for a field that is nil unless given.
@@ -53,11 +55,12 @@ extension OptionDeclaration {
         _ name: String, _ field: any WritableKeyPath<Values, Value?> & Sendable,
         placeholder: String = Value.placeholder, help: String
     ) -> Self {
-        Self(name: name, form: .single, placeholder: placeholder, isRequired: false, help: help,
-             set: { (values: inout Values, texts: [String]) throws(UsageError) in
-                 values[keyPath: field] = try lastValue(of: texts, for: name)
-             },
-             describeDefault: { _ in nil })
+        Self(
+            name: name, form: .single, placeholder: placeholder, isRequired: false, help: help,
+            set: { (values: inout Values, texts: [String]) throws(UsageError) in
+                values[keyPath: field] = try lastValue(of: texts, for: name)
+            },
+            describeDefault: { _ in nil })
     }
 
     /// `--name VALUE`, as often as wanted: the field holds every value, in order.
@@ -65,13 +68,14 @@ extension OptionDeclaration {
         _ name: String, _ field: any WritableKeyPath<Values, [Value]> & Sendable,
         placeholder: String = Value.placeholder, help: String
     ) -> Self {
-        Self(name: name, form: .repeatable, placeholder: placeholder, isRequired: false, help: help,
-             set: { (values: inout Values, texts: [String]) throws(UsageError) in
-                 var elements: [Value] = []
-                 for text in texts { elements.append(try Value.read(text, for: "--\(name)")) }
-                 values[keyPath: field] = elements
-             },
-             describeDefault: { _ in nil })
+        Self(
+            name: name, form: .repeatable, placeholder: placeholder, isRequired: false, help: help,
+            set: { (values: inout Values, texts: [String]) throws(UsageError) in
+                var elements: [Value] = []
+                for text in texts { elements.append(try Value.read(text, for: "--\(name)")) }
+                values[keyPath: field] = elements
+            },
+            describeDefault: { _ in nil })
     }
 
     /// Every text is read, so that a bad one is reported even when a later one overrides it.

@@ -5,9 +5,9 @@ import HeraldCommandLine
 import Topics
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 struct PublishCommand: Command {

@@ -6,11 +6,11 @@ import HeraldSettings
 import Logging
 
 #if canImport(Glibc)
-import Glibc
-private let openFilesResource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    import Glibc
+    private let openFilesResource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
 #elseif canImport(Musl)
-import Musl
-private let openFilesResource = RLIMIT_NOFILE
+    import Musl
+    private let openFilesResource = RLIMIT_NOFILE
 #endif
 
 struct ServeCommand: Command {
@@ -32,7 +32,7 @@ struct ServeCommand: Command {
         let settings: Settings
         do throws(SettingsError) {
             settings = try Settings.load(source).settings
-        } catch where error.origin == .commandLine {
+        } catch  where error.origin == .commandLine {
             throw UsageError(error.description)
         } catch {
             fail("\(error)")

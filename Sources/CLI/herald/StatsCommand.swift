@@ -2,9 +2,9 @@ import HeraldClient
 import HeraldCommandLine
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 struct StatsCommand: Command {

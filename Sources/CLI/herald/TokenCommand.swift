@@ -5,9 +5,9 @@ import HeraldSettings
 import Topics
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// `herald token` (PROTOCOL.md §1, §7): a token signed with the first key of the secret file,

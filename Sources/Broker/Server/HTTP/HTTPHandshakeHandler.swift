@@ -177,10 +177,11 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         listener.core.loop.flatSubmit { metrics.render() }.hop(to: context.eventLoop).whenComplete { result in
             let (handler, context) = loopBound.value
-            let answer: HTTPAnswer = switch result {
-            case .success(let text): .metrics(text)
-            case .failure: .error(.serviceUnavailable, "unavailable", "the broker is stopping")
-            }
+            let answer: HTTPAnswer =
+                switch result {
+                case .success(let text): .metrics(text)
+                case .failure: .error(.serviceUnavailable, "unavailable", "the broker is stopping")
+                }
             handler.answer(answer.closingResponse(), context: context)
         }
     }
@@ -214,8 +215,9 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
             refuse(.error(.unauthorized, "unauthorized", "invalid token: \(error)", headers: challenge), reason: "invalid token: \(error)", context: context)
         case .success(let grants) where !grants.mayPublish(to: topic):
             let holder = grants.subject.map { " of '\($0.prefix(64))'" } ?? ""
-            refuse(.error(.forbidden, "forbidden", "the token\(holder) does not allow publishing to '\(topic)'"),
-                   reason: "publish to '\(topic)' not granted", context: context)
+            refuse(
+                .error(.forbidden, "forbidden", "the token\(holder) does not allow publishing to '\(topic)'"),
+                reason: "publish to '\(topic)' not granted", context: context)
         case .success:
             publishRequest = request
             publishIsBinary = PublishHTTPRequest.marksBinary(head.headers)
@@ -240,10 +242,11 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
         }
         published.futureResult.hop(to: context.eventLoop).whenComplete { result in
             let (handler, context) = loopBound.value
-            let answer: HTTPAnswer = switch result {
-            case .success(let outcome): .published(outcome)
-            case .failure: .error(.serviceUnavailable, "shutting_down", "the broker is stopping")
-            }
+            let answer: HTTPAnswer =
+                switch result {
+                case .success(let outcome): .published(outcome)
+                case .failure: .error(.serviceUnavailable, "shutting_down", "the broker is stopping")
+                }
             handler.answer(answer.closingResponse(), context: context)
         }
     }
@@ -253,9 +256,11 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private func refuse(_ refusal: HTTPAnswer, reason: String, context: ChannelHandlerContext) {
-        logger.info("request refused", metadata: [
-            "peer": "\(context.remoteAddress?.description ?? "?")", "status": "\(refusal.status.code)", "reason": "\(reason)",
-        ])
+        logger.info(
+            "request refused",
+            metadata: [
+                "peer": "\(context.remoteAddress?.description ?? "?")", "status": "\(refusal.status.code)", "reason": "\(reason)",
+            ])
         answer(refusal.closingResponse(), context: context)
     }
 
@@ -265,9 +270,11 @@ final class HTTPHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private func respond(_ status: HTTPResponseStatus, headers: [(String, String)] = [], message: String, context: ChannelHandlerContext) {
         countStatus(Int(status.code), context: context)
-        logger.info("handshake refused", metadata: [
-            "peer": "\(context.remoteAddress?.description ?? "?")", "status": "\(status.code)", "reason": "\(message)",
-        ])
+        logger.info(
+            "handshake refused",
+            metadata: [
+                "peer": "\(context.remoteAddress?.description ?? "?")", "status": "\(status.code)", "reason": "\(message)",
+            ])
         answer(HTTPResponse.make(status, headers: headers, body: message + "\n", allocator: context.channel.allocator), context: context)
     }
 

@@ -38,11 +38,12 @@ enum HandshakeAccess {
         }
         guard let keys = policy.keys else { return .allow(grants: nil) }
         guard let token = bearerToken(headers) ?? queryToken(uri) else {
-            let anonymousAllowed = if let patterns {
-                patterns.allSatisfy { policy.maySubscribe(to: $0, grants: nil) }
-            } else {
-                !policy.allowAnonymous.isEmpty
-            }
+            let anonymousAllowed =
+                if let patterns {
+                    patterns.allSatisfy { policy.maySubscribe(to: $0, grants: nil) }
+                } else {
+                    !policy.allowAnonymous.isEmpty
+                }
             guard anonymousAllowed else {
                 return .refuse(.unauthorized, headers: challenge, reason: "a token is required", isAuthFailure: true)
             }

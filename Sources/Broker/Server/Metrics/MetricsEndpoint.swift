@@ -45,8 +45,9 @@ final class MetricsEndpoint: @unchecked Sendable {
         text.single("herald_history_bytes", .gauge, "Payload bytes held in history.", stats.historyBytes)
         text.single("herald_retained_bytes", .gauge, "Payload bytes held in retained messages.", stats.retainedBytes)
         text.single("herald_seq", .gauge, "The latest sequence number.", Int(stats.seq))
-        text.single("herald_backplane_connected", .gauge, "1 while the Redis backplane is reachable (always 1 without one).",
-                    stats.backplaneConnected ? 1 : 0)
+        text.single(
+            "herald_backplane_connected", .gauge, "1 while the Redis backplane is reachable (always 1 without one).",
+            stats.backplaneConnected ? 1 : 0)
         text.single("herald_published_total", .counter, "Publishes accepted.", stats.published)
         text.single("herald_delivered_total", .counter, "Messages queued to subscriber connections.", stats.delivered)
         text.single("herald_dropped_total", .counter, "Messages discarded for slow consumers.", stats.dropped)

@@ -84,10 +84,11 @@ final class PublisherHandler: PublisherReadGate {
                 var answered: ByteBuffer?
                 var slot: Int?
                 core.submit(topic: topic, payload: payload, retain: retain, binary: binary) { [self] result in
-                    let line = switch result {
-                    case .success(let result): ByteBuffer(string: "+OK \(result.seq) \(result.deliveries)\r\n")
-                    case .failure(let refusal): ByteBuffer(string: "-ERR \(refusal.code) \(refusal.message)\r\n")
-                    }
+                    let line =
+                        switch result {
+                        case .success(let result): ByteBuffer(string: "+OK \(result.seq) \(result.deliveries)\r\n")
+                        case .failure(let refusal): ByteBuffer(string: "-ERR \(refusal.code) \(refusal.message)\r\n")
+                        }
                     if let slot { fill(slot, with: line) } else { answered = line }
                 }
                 if let answered {

@@ -4,9 +4,9 @@ import HeraldCore
 import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// What a WebSocket connection and an event stream do alike with what the core sends them,
@@ -109,9 +109,11 @@ struct OutboundQueue {
     func countSlowDisconnect(dropped: Int, transport: String, context: ChannelHandlerContext) {
         services.outbox.droppedSinceBatch += dropped
         services.outbox.counters.slowDisconnects.wrappingIncrement(ordering: .relaxed)
-        services.logger.info("slow consumer disconnected", metadata: [
-            "peer": "\(context.remoteAddress?.description ?? "?")", "transport": "\(transport)", "dropped": "\(dropped)",
-        ])
+        services.logger.info(
+            "slow consumer disconnected",
+            metadata: [
+                "peer": "\(context.remoteAddress?.description ?? "?")", "transport": "\(transport)", "dropped": "\(dropped)",
+            ])
     }
 
     /// A jammed client would take minutes to drain what the kernel still holds for it: the

@@ -55,8 +55,10 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     private var token: BoxedGrants?
     private var grants: Grants? { token?.grants }
 
-    init(subscriber: Subscriber, core: BrokerCore, services: LoopServices, route: HandshakeDecision.Route, compressed: Bool,
-         token: BoxedGrants?) {
+    init(
+        subscriber: Subscriber, core: BrokerCore, services: LoopServices, route: HandshakeDecision.Route, compressed: Bool,
+        token: BoxedGrants?
+    ) {
         self.token = token
         self.outbound = OutboundQueue(subscriber: subscriber, core: core, services: services)
         self.route = route
@@ -277,7 +279,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             }
             forCore.append(.publish(topic, payload, binary: binary))
         case .json:
-            let request = binary
+            let request =
+                binary
                 ? ClientRequest(id: nil, operation: .failure(.init(code: "bad_request", message: "requests are JSON text messages")))
                 : ClientRequest.parse(payload)
             if case .success(.auth(let token)) = request.operation {

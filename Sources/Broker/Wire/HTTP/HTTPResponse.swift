@@ -4,8 +4,10 @@ import NIOHTTP1
 /// HTTP/1.1 responses written as bytes: the listener answers a handful of fixed responses,
 /// and writing them directly leaves no HTTP encoder to remove at the upgrade.
 package enum HTTPResponse {
-    package static func make(_ status: HTTPResponseStatus, headers: [(String, String)] = [], body: String, keepAlive: Bool = false,
-                     allocator: ByteBufferAllocator) -> ByteBuffer {
+    package static func make(
+        _ status: HTTPResponseStatus, headers: [(String, String)] = [], body: String, keepAlive: Bool = false,
+        allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 128 + body.utf8.count)
         buffer.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
         for (name, value) in headers { buffer.writeString("\(name): \(value)\r\n") }

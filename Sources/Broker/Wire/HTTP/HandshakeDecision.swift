@@ -62,8 +62,9 @@ package enum HandshakeDecision: Equatable {
         }
 
         guard headerHasToken(headers, "upgrade", "websocket"), headerHasToken(headers, "connection", "upgrade") else {
-            return .reject(.upgradeRequired, headers: [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13")],
-                           message: "this path speaks WebSocket only")
+            return .reject(
+                .upgradeRequired, headers: [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13")],
+                message: "this path speaks WebSocket only")
         }
         guard method == .GET else { return .reject(.badRequest, message: "a WebSocket upgrade must be a GET") }
         let keys = headers["sec-websocket-key"]

@@ -4,9 +4,9 @@ import Logging
 import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// herald's logs (PROTOCOL.md §10): one line per event on standard error, as text for people
