@@ -202,6 +202,11 @@ def test_sigterm_under_load_closes_everyone_with_1001(broker):
         thread.start()
         await asyncio.sleep(0.5)
         started = time.time()
+        exited = []
+        # The broker's exit is what the grace bounds; 2000 Python clients may take longer to
+        # read what it wrote before it went.
+        waiter = threading.Thread(target=lambda: exited.append((b.process.wait(15), time.time())))
+        waiter.start()
         b.process.send_signal(signal.SIGTERM)
 
         async def drain(ws):
@@ -211,9 +216,10 @@ def test_sigterm_under_load_closes_everyone_with_1001(broker):
             except websockets.ConnectionClosed as closed:
                 codes.append(closed.rcvd.code if closed.rcvd else None)
 
-        await asyncio.wait_for(asyncio.gather(*(drain(ws) for ws in clients)), 10)
-        assert b.process.wait(10) == 0
-        assert time.time() - started < 5.5
+        await asyncio.wait_for(asyncio.gather(*(drain(ws) for ws in clients)), 15)
+        waiter.join(15)
+        status, at = exited[0]
+        assert status == 0 and at - started < 5.5, (status, at - started)
         stop.set()
         thread.join()
 
