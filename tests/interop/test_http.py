@@ -1,4 +1,4 @@
-"""PROTOCOL.md §4's HTTP table, checked over raw TCP in the order the contract gives."""
+"""PROTOCOL.md §4's HTTP table, checked over raw TCP in the order it gives."""
 import base64
 import os
 import socket

@@ -4,7 +4,7 @@ import HeraldWire
 import NIOHTTP1
 import Topics
 
-/// PROTOCOL.md §7's checks of a WebSocket handshake, after those of §4 and in the contract's
+/// PROTOCOL.md §7's checks of a WebSocket handshake, after those of §4 and in its
 /// order: origin (403), token (401 with `WWW-Authenticate: Bearer`), the raw-mode pattern
 /// (403). Pure, so that each rule and the order are tested on requests alone; the token is
 /// verified here, synchronously, on the connection's loop.

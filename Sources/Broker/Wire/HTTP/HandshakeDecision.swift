@@ -32,7 +32,7 @@ package enum HandshakeDecision: Equatable {
         }
     }
 
-    /// The checks apply in the contract's order: path (404), pattern (400), upgrade present
+    /// The checks apply in PROTOCOL.md §4's order: path (404), pattern (400), upgrade present
     /// (426), method and key (400), version (426).
     package static func decide(method: HTTPMethod, uri: String, headers: HTTPHeaders, negotiator: DeflateNegotiator?) -> HandshakeDecision {
         let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
