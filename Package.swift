@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "HeraldAuth",
             dependencies: [
-                "Topics", "JSON", "Digest",
+                "Topics", "JSON", "Digest", nio("NIOCore"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ],
             path: "Sources/Broker/Auth"

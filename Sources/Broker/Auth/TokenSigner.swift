@@ -1,3 +1,5 @@
+import JSON
+import NIOCore
 import Topics
 
 /// Makes the tokens of `herald token` (PROTOCOL.md §1): HS256 with the first key of the file.
@@ -25,22 +27,10 @@ public enum TokenSigner {
         return signingInput + "." + Base64URL.encode(Array(signature))
     }
 
-    /// A JSON string literal, escaping what RFC 8259 requires.
+    /// A JSON string literal, escaped as every JSON herald writes is.
     private static func jsonString(_ text: String) -> String {
-        var output = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        return output + "\""
+        var buffer = ByteBuffer()
+        JSONWriter.writeString(text, into: &buffer)
+        return String(buffer: buffer)
     }
 }
