@@ -193,7 +193,9 @@ def test_sigterm_under_load_closes_everyone_with_1001(broker):
         def publisher():
             try:
                 with b.unix() as conn:
-                    while not stop.is_set():
+                    # Paced: 2000 clients that queue without bound (max_queue=None) would hold
+                    # what an unpaced release broker fans out to them, gigabytes, in this process.
+                    while not stop.wait(0.005):
                         conn.pub("load.x", "tick")
             except (EOFError, OSError):
                 pass
